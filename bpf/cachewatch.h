@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Types shared by the BPF programs (cachewatch.bpf.c) and the daemon: map
+ * keys and values, event records, the cause and loss enumerations.  Plain
+ * fixed-width integers only, no kernel or libbpf headers, every padding byte
+ * spelled out: the daemon asserts the sizes, so the two sides cannot drift.
+ */
+#ifndef CACHEWATCH_H
+#define CACHEWATCH_H
+
+/*
+ * Why a page left the page cache.  The numbers are stored in the database
+ * (table `causes` maps them to names): append only, never renumber.
+ */
+enum cw_cause {
+	CW_CAUSE_OTHER = 0,        /* none of the below (e.g. inode reclaim by a kthread) */
+	CW_CAUSE_LIMIT = 1,        /* charge hit v1 limit_in_bytes / v2 memory.max */
+	CW_CAUSE_LIMIT_SHRINK = 2, /* a writer lowered the limit */
+	CW_CAUSE_HIGH = 3,         /* v2 memory.high, in the task or its kworker */
+	CW_CAUSE_PROACTIVE = 4,    /* memory.reclaim, node reclaim, v1 force_empty */
+	CW_CAUSE_PAGEOUT = 5,      /* DAMON pageout, MADV_PAGEOUT (reclaim_pages()) */
+	CW_CAUSE_KSWAPD = 6,       /* background global reclaim */
+	CW_CAUSE_DIRECT = 7,       /* global direct reclaim by an allocating task */
+	CW_CAUSE_DROP_CACHES = 8,  /* write to /proc/sys/vm/drop_caches */
+	CW_CAUSE_INVALIDATE = 9,   /* fadvise DONTNEED, O_DIRECT, invalidation */
+	CW_CAUSE_TRUNCATE = 10,    /* truncate, O_TRUNC, unlink, rename over */
+	CW_CAUSE_MAX,
+};
+
+/* Cause recorded for plain additions that were not refaults. */
+#define CW_CAUSE_NONE 0xff
+
+/* Why a kernel-side record was lost; index into the `lost` per-CPU array. */
+enum cw_lost {
+	CW_LOST_EVICT_MAP_FULL = 0,   /* eviction aggregate map full */
+	CW_LOST_ADD_MAP_FULL = 1,     /* addition aggregate map full */
+	CW_LOST_REFAULT_MAP_FULL = 2, /* refault aggregate map full */
+	CW_LOST_SHADOW_UPDATE = 3,    /* recent-eviction LRU update failed */
+	CW_LOST_RINGBUF = 4,          /* ring buffer reserve failed */
+	CW_LOST_EXEC_SET = 5,         /* exec-inode set update failed */
+	CW_LOST_MAX,
+};
+
+/* Bits of cw_evict_key.flags and cw_refault_key.flags. */
+#define CW_FLAG_EXEC 0x1 /* page covered by a VM_EXEC mapping, or file in exec set */
+#define CW_FLAG_BDEV 0x2 /* block-device page (filesystem metadata): dev = the disk, ino = 0 */
+
+/* How the delete program learns the reclaim context (rodata, set by the loader). */
+enum cw_reclaim_ctx {
+	CW_RECLAIM_SCAN_CONTROL = 0, /* current->reclaim_state -> struct scan_control */
+	CW_RECLAIM_BRACKETS = 1,     /* mm_vmscan_*_reclaim_begin/end per-task flags */
+};
+
+/* Per-task bracket bits (fallback mode only). */
+#define CW_BRACKET_MEMCG 0x1
+#define CW_BRACKET_DIRECT 0x2
+#define CW_BRACKET_NODE 0x4
+
+/*
+ * Eviction aggregate: one entry per (victim memcg, reclaim root, reclaimer,
+ * file, cause, exec) per interval.  cgroup ids are kernfs ids (the inode
+ * number of the cgroup directory); 0 = none (no reclaim root: global or not
+ * reclaim).  dev is the kernel's s_dev encoding.
+ */
+struct cw_evict_key {
+	__u64 victim;
+	__u64 root;
+	__u64 reclaimer;
+	__u64 ino;
+	__u32 dev;
+	__u32 gen;
+	__u8 cause;
+	__u8 flags;
+	__u16 pad1;
+	__u32 pad2;
+};
+
+struct cw_counts {
+	__u64 events; /* folios */
+	__u64 pages;  /* 4 KiB pages: a folio counts 1 << order */
+};
+
+/* Addition aggregate: one entry per (memcg charged, file) per interval. */
+struct cw_add_key {
+	__u64 memcg;
+	__u64 ino;
+	__u32 dev;
+	__u32 gen;
+};
+
+/*
+ * Remembered eviction, keyed by page (dev, ino, index) in an LRU map; an
+ * addition that finds it is a refault.  evict_ns == 0 marks an entry
+ * already consumed by a refault.
+ */
+struct cw_shadow_key {
+	__u64 ino;
+	__u64 index;
+	__u32 dev;
+	__u32 pad;
+};
+
+struct cw_shadow {
+	__u64 evict_ns; /* bpf_ktime_get_ns() at eviction */
+	__u64 victim;
+	__u64 root;
+	__u64 reclaimer;
+	__u32 seq; /* interval sequence number at eviction */
+	__u8 cause;
+	__u8 flags;
+	__u16 pad;
+};
+
+/*
+ * Refault aggregate: pages re-added after an eviction seen by cachewatch,
+ * keyed by who got them back and by the eviction they undo (its victim,
+ * root, reclaimer, cause, exec flag and interval), so the daemon can credit
+ * them to exactly the eviction row they came from.
+ */
+struct cw_refault_key {
+	__u64 memcg;
+	__u64 victim;
+	__u64 root;
+	__u64 reclaimer;
+	__u64 ino;
+	__u32 dev;
+	__u32 gen;
+	__u32 evict_seq;
+	__u8 cause;
+	__u8 flags;
+	__u16 pad;
+};
+
+/*
+ * Eviction -> refault time histogram: bucket b counts refaults whose
+ * distance d (in microseconds) satisfies CW_HIST_LOWER_US(b) <= d <
+ * CW_HIST_LOWER_US(b + 1).  Two buckets per power of two from 1 us; the
+ * first bucket also takes everything below 1 us, the last everything
+ * above ~2^31 us (35 min).
+ */
+#define CW_HIST_BUCKETS 64
+
+struct cw_refault_val {
+	__u64 events;
+	__u64 pages;
+	__u32 hist[CW_HIST_BUCKETS]; /* pages per distance bucket */
+};
+
+/* Ring-buffer records: rare events only (cgroup creation and removal). */
+enum cw_event_type {
+	CW_EVENT_CGROUP_MKDIR = 1,
+	CW_EVENT_CGROUP_RMDIR = 2,
+};
+
+#define CW_CGROUP_PATH_MAX 512
+
+struct cw_cgroup_event {
+	__u32 type;
+	__u32 pad;
+	__u64 id;
+	__u64 ns; /* bpf_ktime_get_ns() */
+	char path[CW_CGROUP_PATH_MAX];
+};
+
+/* Exec-inode set entry key (value: last time seen, ns). */
+struct cw_inode_key {
+	__u64 ino;
+	__u32 dev;
+	__u32 pad;
+};
+
+#endif

@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The files cachewatch has seen, keyed by (dev, ino, generation, kind):
+ * their database row id and what is known of their path.  New files are
+ * resolved once when first seen (by handle, then in one /proc/PID/maps pass
+ * for the ones a handle cannot name), retried a few intervals, then left
+ * with the path unknown.
+ */
+#ifndef CACHEWATCH_FILECACHE_H
+#define CACHEWATCH_FILECACHE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "hashtab.h"
+#include "files.h"
+
+enum file_kind {
+	FILE_KIND_FILE = 0,
+	FILE_KIND_BDEV = 1, /* block-device page: dev is the disk, ino 0 */
+};
+
+struct file_key {
+	uint64_t dev; /* user-space dev_t */
+	uint64_t ino;
+	uint32_t gen;
+	uint32_t kind;
+};
+
+struct file_entry {
+	int64_t db_id;     /* 0 until written */
+	char *path;        /* NULL while unknown */
+	const char *source; /* "handle", "maps", "bdev" or NULL */
+	int64_t last_seen;
+	int64_t written_seen; /* last_seen value last written */
+	uint8_t tries;     /* resolution attempts so far */
+	bool deleted;
+	bool final;        /* no more attempts */
+	bool dirty;        /* path or flags changed since written */
+};
+
+#define FILECACHE_MAX_TRIES 3
+
+struct filecache {
+	struct hashtab tab; /* struct file_key -> struct file_entry */
+};
+
+void filecache_init(struct filecache *fc);
+void filecache_done(struct filecache *fc);
+
+/* Entry for key, created if absent; marks it seen at now. NULL on ENOMEM. */
+struct file_entry *filecache_touch(struct filecache *fc, const struct file_key *key, int64_t now);
+
+/*
+ * Try to name every entry still unresolved: by handle, then one maps scan
+ * for the rest.  resolver may be NULL (names only block devices).
+ */
+void filecache_resolve(struct filecache *fc, struct file_resolver *resolver, const char *sys_dir);
+
+/* "/dev/NAME" for a block device via sys_dir/dev/block/MAJ:MIN; NULL if unknown. */
+char *bdev_path(const char *sys_dir, uint64_t dev);
+
+#endif

@@ -1,0 +1,238 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Loads cachewatch.bpf.o through its generated skeleton.  The kernel is
+ * probed before loading: struct scan_control in the BTF decides the
+ * reclaim-context mode (the bracket programs are only loaded when it is
+ * missing or when asked for), and each program is attached on its own so
+ * the log can say exactly which hooks are live.
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include <bpf/bpf.h>
+#include "cachewatch.skel.h"
+#include "cachewatch.h"
+#include "loader.h"
+
+struct hook {
+	const char *name; /* as logged and stored in runs.hooks */
+	bool required;
+	size_t prog_off;  /* of the program pointer in the skeleton */
+	size_t link_off;  /* of its link pointer */
+};
+
+#define HOOK(n, req, field)                                                    \
+	{ n, req, offsetof(struct cachewatch_bpf, progs.field),                \
+	  offsetof(struct cachewatch_bpf, links.field) }
+
+static const struct hook hooks[] = {
+	HOOK("filemap_delete", true, cw_page_cache_delete),
+	HOOK("filemap_add", true, cw_page_cache_add),
+	HOOK("cgroup_mkdir", false, cw_cgroup_mkdir),
+	HOOK("cgroup_rmdir", false, cw_cgroup_rmdir),
+	HOOK("memcg_reclaim_begin", false, cw_memcg_reclaim_begin),
+	HOOK("memcg_reclaim_end", false, cw_memcg_reclaim_end),
+	HOOK("direct_reclaim_begin", false, cw_direct_reclaim_begin),
+	HOOK("direct_reclaim_end", false, cw_direct_reclaim_end),
+	HOOK("node_reclaim_begin", false, cw_node_reclaim_begin),
+	HOOK("node_reclaim_end", false, cw_node_reclaim_end),
+	HOOK("task_vma_iter", false, cw_seed_exec_inodes),
+};
+
+static bool btf_has_struct(const char *path, const char *name, int *ret_err)
+{
+	struct btf *btf = btf__parse(path, NULL);
+	bool found;
+
+	if (!btf) {
+		*ret_err = -errno;
+		return false;
+	}
+	found = btf__find_by_name_kind(btf, name, BTF_KIND_STRUCT) >= 0;
+	btf__free(btf);
+	*ret_err = 0;
+	return found;
+}
+
+static bool is_bracket_prog(const struct bpf_program *p)
+{
+	return strstr(bpf_program__section_name(p), "_reclaim_") != NULL;
+}
+
+static void append(char *buf, size_t size, const char *s)
+{
+	size_t n = strlen(buf);
+
+	snprintf(buf + n, size - n, "%s%s", n ? "," : "", s);
+}
+
+int loader_open(struct loader **ret, const struct loader_opts *o, char *err, size_t errlen)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, open_opts);
+	struct cachewatch_bpf *s;
+	struct bpf_program *p;
+	struct loader *l;
+	bool has_sc;
+	int r;
+
+	has_sc = btf_has_struct(o->btf_path, "scan_control", &r);
+	if (r < 0) {
+		snprintf(err, errlen, "cannot read kernel BTF %s: %s (the kernel needs "
+			 "CONFIG_DEBUG_INFO_BTF=y)", o->btf_path, strerror(-r));
+		return r;
+	}
+	if (o->reclaim_ctx == RECLAIM_CTX_SCAN_CONTROL && !has_sc) {
+		snprintf(err, errlen, "--reclaim-context=scan-control: struct scan_control is not "
+			 "in %s; use auto or brackets", o->btf_path);
+		return -EOPNOTSUPP;
+	}
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		return -ENOMEM;
+	l->brackets = o->reclaim_ctx == RECLAIM_CTX_BRACKETS || !has_sc;
+	l->ncpus = libbpf_num_possible_cpus();
+	if (l->ncpus <= 0) {
+		snprintf(err, errlen, "cannot count possible CPUs");
+		free(l);
+		return -EIO;
+	}
+
+	if (strcmp(o->btf_path, "/sys/kernel/btf/vmlinux") != 0)
+		open_opts.btf_custom_path = o->btf_path;
+	s = cachewatch_bpf__open_opts(&open_opts);
+	if (!s) {
+		r = -errno;
+		snprintf(err, errlen, "cannot open the BPF object: %s", strerror(-r));
+		free(l);
+		return r;
+	}
+	l->skel = s;
+	s->rodata->reclaim_ctx = l->brackets ? CW_RECLAIM_BRACKETS : CW_RECLAIM_SCAN_CONTROL;
+	s->rodata->memcg_hierarchy_id = o->memcg_hierarchy_id;
+	bpf_map__set_max_entries(s->maps.shadow, o->shadow_entries);
+	bpf_map__set_max_entries(s->maps.evict_0, o->evict_entries);
+	bpf_map__set_max_entries(s->maps.evict_1, o->evict_entries);
+	bpf_map__set_max_entries(s->maps.add_0, o->add_entries);
+	bpf_map__set_max_entries(s->maps.add_1, o->add_entries);
+	bpf_map__set_max_entries(s->maps.refault_0, o->refault_entries);
+	bpf_map__set_max_entries(s->maps.refault_1, o->refault_entries);
+	bpf_map__set_max_entries(s->maps.exec_inodes, o->exec_entries);
+	bpf_object__for_each_program(p, s->obj)
+		if (is_bracket_prog(p))
+			bpf_program__set_autoload(p, l->brackets);
+
+	r = cachewatch_bpf__load(s);
+	if (r < 0) {
+		snprintf(err, errlen, "cannot load the BPF programs: %s (see the verifier log "
+			 "above with --verbose)", strerror(-r));
+		loader_free(l);
+		return r;
+	}
+
+	for (size_t i = 0; i < sizeof(hooks) / sizeof(hooks[0]); i++) {
+		const struct hook *h = &hooks[i];
+		struct bpf_program *prog = *(struct bpf_program **)((char *)s + h->prog_off);
+		struct bpf_link *link;
+		char why[160];
+
+		if (!bpf_program__autoload(prog))
+			continue;
+		link = bpf_program__attach(prog);
+		if (!link) {
+			r = -errno;
+			if (h->required) {
+				snprintf(err, errlen, "cannot attach required hook %s: %s", h->name,
+					 strerror(-r));
+				loader_free(l);
+				return r;
+			}
+			snprintf(why, sizeof(why), "%s (%s)", h->name, strerror(-r));
+			append(l->missing, sizeof(l->missing), why);
+			continue;
+		}
+		*(struct bpf_link **)((char *)s + h->link_off) = link;
+		append(l->hooks, sizeof(l->hooks), h->name);
+		if (prog == s->progs.cw_seed_exec_inodes)
+			l->exec_iter = true;
+	}
+	*ret = l;
+	return 0;
+}
+
+struct loader *loader_free(struct loader *l)
+{
+	if (!l)
+		return NULL;
+	cachewatch_bpf__destroy(l->skel);
+	free(l);
+	return NULL;
+}
+
+int loader_seed_exec(struct loader *l)
+{
+	char buf[256];
+	int fd;
+	ssize_t n;
+
+	if (!l->exec_iter)
+		return -EOPNOTSUPP;
+	fd = bpf_iter_create(bpf_link__fd(l->skel->links.cw_seed_exec_inodes));
+	if (fd < 0)
+		return -errno;
+	/* The program prints nothing; reading drives it over every VMA. */
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		;
+	close(fd);
+	return n < 0 ? -errno : 0;
+}
+
+volatile uint32_t *loader_interval_seq(struct loader *l)
+{
+	return &l->skel->bss->interval_seq;
+}
+
+int loader_evict_fd(struct loader *l, int which)
+{
+	return bpf_map__fd(which ? l->skel->maps.evict_1 : l->skel->maps.evict_0);
+}
+
+int loader_add_fd(struct loader *l, int which)
+{
+	return bpf_map__fd(which ? l->skel->maps.add_1 : l->skel->maps.add_0);
+}
+
+int loader_refault_fd(struct loader *l, int which)
+{
+	return bpf_map__fd(which ? l->skel->maps.refault_1 : l->skel->maps.refault_0);
+}
+
+int loader_lost_fd(struct loader *l)
+{
+	return bpf_map__fd(l->skel->maps.lost);
+}
+
+int loader_events_fd(struct loader *l)
+{
+	return bpf_map__fd(l->skel->maps.events);
+}
+
+uint64_t loader_recursion_misses(struct loader *l)
+{
+	struct bpf_program *progs[] = { l->skel->progs.cw_page_cache_add,
+					l->skel->progs.cw_page_cache_delete };
+	uint64_t total = 0;
+
+	for (size_t i = 0; i < 2; i++) {
+		struct bpf_prog_info info = {};
+		__u32 len = sizeof(info);
+
+		if (bpf_obj_get_info_by_fd(bpf_program__fd(progs[i]), &info, &len) == 0)
+			total += info.recursion_misses;
+	}
+	return total;
+}

@@ -1,0 +1,336 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * cachewatchd: parse options, check everything that can be checked before
+ * touching anything (privileges, BTF, the database file), load and attach
+ * the BPF programs, then write one interval every --interval seconds until
+ * --duration elapses or SIGTERM/SIGINT arrives, which writes the last
+ * interval first.  Exit status: 0 done, 1 runtime error, 2 bad usage.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/libbpf.h>
+#include <systemd/sd-daemon.h>
+#include "config.h"
+#include "cgroups.h"
+#include "loader.h"
+#include "log.h"
+#include "migrate.h"
+#include "privileges.h"
+#include "recorder.h"
+#include "store.h"
+
+#define EXIT_USAGE 2
+
+static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	char buf[1024];
+	size_t n;
+
+	if (level == LIBBPF_DEBUG)
+		return 0;
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	n = strlen(buf);
+	while (n && buf[n - 1] == '\n')
+		buf[--n] = 0;
+	log_msg(level == LIBBPF_WARN ? LOG_WARNING : LOG_DEBUG, "libbpf: %s", buf);
+	return 0;
+}
+
+/*
+ * The database must be writable before anything is loaded; an existing
+ * file must be ours and not newer.  Nothing is created here.
+ */
+static int check_database(const char *path, bool is_default, char *err, size_t errlen)
+{
+	char *copy = strdup(path), *dir;
+	struct stat st;
+	int version, r;
+
+	if (!copy)
+		return -ENOMEM;
+	r = db_probe(path, &version, err, errlen);
+	if (r == 0) {
+		if (access(path, W_OK) < 0) {
+			r = -errno;
+			snprintf(err, errlen, "database %s is not writable: %s", path, strerror(-r));
+		}
+		goto out;
+	}
+	if (r != -ENOENT)
+		goto out;
+	dir = dirname(copy);
+	if (stat(dir, &st) < 0 && errno == ENOENT && is_default) {
+		/* The default location is ours to create (as systemd's StateDirectory would). */
+		if (mkdir(dir, 0750) < 0 && errno != EEXIST) {
+			r = -errno;
+			snprintf(err, errlen, "cannot create directory %s: %s", dir, strerror(-r));
+			goto out;
+		}
+	}
+	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		r = -ENOENT;
+		snprintf(err, errlen, "cannot create database %s: directory %s does not exist",
+			 path, dir);
+	} else if (access(dir, W_OK | X_OK) < 0) {
+		r = -errno;
+		snprintf(err, errlen, "cannot create database %s: directory %s is not writable (%s)",
+			 path, dir, strerror(-r));
+	} else {
+		r = 0;
+	}
+out:
+	free(copy);
+	return r;
+}
+
+static int setup_fds(uint32_t interval_s, int *ret_timer, int *ret_signal)
+{
+	struct itimerspec its = { .it_interval = { interval_s, 0 }, .it_value = { interval_s, 0 } };
+	sigset_t mask;
+	int tfd, sfd;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+		return -errno;
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	if (sfd < 0)
+		return -errno;
+	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+	if (tfd < 0 || timerfd_settime(tfd, 0, &its, NULL) < 0) {
+		int e = -errno;
+
+		close(sfd);
+		if (tfd >= 0)
+			close(tfd);
+		return e;
+	}
+	*ret_timer = tfd;
+	*ret_signal = sfd;
+	return 0;
+}
+
+static void report(const struct interval_summary *s)
+{
+	sd_notifyf(0, "STATUS=interval %u: %llu pages evicted (%llu exec), %llu refaulted, "
+		      "%llu lost", s->seq, (unsigned long long)s->evicted_pages,
+		   (unsigned long long)s->exec_evicted_pages,
+		   (unsigned long long)s->refaulted_pages, (unsigned long long)s->lost);
+	log_debug("interval %u: %llu pages evicted (%llu exec), %llu refaulted, %llu added, "
+		  "%llu rows, %llu lost, %lld ms",
+		  s->seq, (unsigned long long)s->evicted_pages,
+		  (unsigned long long)s->exec_evicted_pages,
+		  (unsigned long long)s->refaulted_pages, (unsigned long long)s->added_pages,
+		  (unsigned long long)s->rows, (unsigned long long)s->lost,
+		  (long long)s->duration_ms);
+	if (s->lost)
+		log_warn("interval %u: %llu events lost (see v_runs / intervals)", s->seq,
+			 (unsigned long long)s->lost);
+}
+
+/* Record until the duration elapses or a signal arrives; 0 or -errno. */
+static int record(struct recorder *rec, const struct config *cfg)
+{
+	struct interval_summary sum;
+	int tfd = -1, sfd = -1, r, failures = 0;
+	time_t end = cfg->duration_s ? time(NULL) + cfg->duration_s : 0;
+	bool stop = false;
+
+	r = setup_fds(cfg->interval_s, &tfd, &sfd);
+	if (r < 0) {
+		log_error("cannot set up timer and signals: %s", strerror(-r));
+		return r;
+	}
+	while (!stop) {
+		struct pollfd p[2] = { { .fd = tfd, .events = POLLIN }, { .fd = sfd, .events = POLLIN } };
+		int timeout = -1;
+
+		if (end) {
+			time_t left = end - time(NULL);
+
+			timeout = left > 0 ? (int)left * 1000 : 0;
+		}
+		r = poll(p, 2, timeout);
+		if (r < 0 && errno != EINTR) {
+			r = -errno;
+			break;
+		}
+		if (p[1].revents & POLLIN) {
+			struct signalfd_siginfo si;
+
+			if (read(sfd, &si, sizeof(si)) == sizeof(si))
+				log_info("%s: writing the last interval and stopping",
+					 strsignal((int)si.ssi_signo));
+			stop = true;
+		}
+		if (p[0].revents & POLLIN) {
+			uint64_t expirations;
+
+			if (read(tfd, &expirations, sizeof(expirations)) < 0)
+				continue;
+		} else if (!stop && !(end && time(NULL) >= end)) {
+			continue;
+		}
+		if (end && time(NULL) >= end)
+			stop = true;
+		r = recorder_interval(rec, &sum);
+		if (r < 0) {
+			log_error("cannot write interval: %s", strerror(-r));
+			if (++failures >= 3 && stop)
+				break;
+			continue;
+		}
+		failures = 0;
+		report(&sum);
+	}
+	close(tfd);
+	close(sfd);
+	return r < 0 ? r : 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct loader_opts lopts = {};
+	struct recorder *rec = NULL;
+	struct cgroups *cgroups = NULL;
+	struct loader *loader = NULL;
+	struct store *store = NULL;
+	struct run_info ri = {};
+	struct utsname uts;
+	struct config cfg;
+	sqlite3 *db = NULL;
+	char err[1024] = "", optional[256];
+	bool created = false, is_default;
+	int64_t run_id = 0;
+	uint64_t caps;
+	int r, status = EXIT_FAILURE;
+
+	config_init(&cfg);
+	log_setup("cachewatchd", false);
+	r = config_parse_args(&cfg, argc, argv, err, sizeof(err));
+	if (r < 0) {
+		log_error("%s (try --help)", err);
+		config_done(&cfg);
+		return EXIT_USAGE;
+	}
+	if (cfg.help) {
+		fputs(config_usage(), stdout);
+		config_done(&cfg);
+		return EXIT_SUCCESS;
+	}
+	if (cfg.version) {
+		printf("cachewatchd %s\n", PACKAGE_VERSION);
+		config_done(&cfg);
+		return EXIT_SUCCESS;
+	}
+	log_setup("cachewatchd", cfg.verbose);
+	libbpf_set_print(libbpf_log);
+
+	/* Everything that can fail without side effects, first. */
+	if (caps_effective(&caps) < 0 || caps_check_required(caps, err, sizeof(err)) < 0) {
+		log_error("%s", err[0] ? err : "cannot read capabilities");
+		goto out;
+	}
+	if (access(cfg.btf_path, R_OK) < 0) {
+		log_error("kernel BTF %s is not readable (%s): cachewatch needs a kernel built with "
+			  "CONFIG_DEBUG_INFO_BTF=y, or --btf FILE", cfg.btf_path, strerror(errno));
+		goto out;
+	}
+	is_default = strcmp(cfg.db_path, CW_DEFAULT_DB) == 0;
+	if (check_database(cfg.db_path, is_default, err, sizeof(err)) < 0) {
+		log_error("%s", err);
+		goto out;
+	}
+	if (cgroups_open(&cgroups, err, sizeof(err)) < 0) {
+		log_error("%s", err);
+		goto out;
+	}
+	caps_describe_optional(caps, optional, sizeof(optional));
+	if (optional[0])
+		log_warn("running without %s: fewer file paths will be known", optional);
+
+	lopts = (struct loader_opts){
+		.btf_path = cfg.btf_path,
+		.reclaim_ctx = cfg.reclaim_ctx,
+		.shadow_entries = cfg.shadow_entries,
+		.evict_entries = cfg.evict_entries,
+		.add_entries = cfg.add_entries,
+		.refault_entries = cfg.refault_entries,
+		.exec_entries = cfg.exec_entries,
+		.memcg_hierarchy_id = cgroups->hierarchy_id,
+	};
+	if (loader_open(&loader, &lopts, err, sizeof(err)) < 0) {
+		log_error("%s", err);
+		goto out;
+	}
+	log_info("hooks live: %s", loader->hooks);
+	if (loader->missing[0])
+		log_warn("hooks not available: %s", loader->missing);
+	log_info("reclaim context from %s; memory cgroups at %s (cgroup %s)",
+		 loader->brackets ? "reclaim begin/end brackets (no reclaim root)"
+				  : "struct scan_control",
+		 cgroups->mount, cgroups->v2 ? "v2" : "v1");
+
+	if (db_open_writer(cfg.db_path, &db, &created, err, sizeof(err)) < 0) {
+		log_error("%s", err);
+		goto out;
+	}
+	if (created)
+		log_info("created database %s", cfg.db_path);
+	r = store_open(&store, db);
+	db = NULL;
+	if (r < 0) {
+		log_error("cannot prepare database statements: %s", store_errmsg(store));
+		goto out;
+	}
+	uname(&uts);
+	ri = (struct run_info){
+		.started = (int64_t)time(NULL),
+		.hostname = uts.nodename,
+		.kernel = uts.release,
+		.version = PACKAGE_VERSION,
+		.hooks = loader->hooks,
+		.reclaim_context = loader->brackets ? "brackets" : "scan_control",
+		.interval_s = cfg.interval_s,
+	};
+	if (store_run_start(store, &ri, &run_id) < 0) {
+		log_error("cannot write to database %s: %s", cfg.db_path, store_errmsg(store));
+		goto out;
+	}
+	r = recorder_new(&rec, loader, cgroups, store, run_id);
+	if (r < 0) {
+		log_error("cannot set up the recorder: %s", strerror(-r));
+		goto out;
+	}
+	recorder_prime(rec);
+	log_info("recording into %s every %u s", cfg.db_path, cfg.interval_s);
+	sd_notify(0, "READY=1\nSTATUS=recording");
+
+	r = record(rec, &cfg);
+	sd_notify(0, "STOPPING=1");
+	if (store_run_stop(store, run_id, (int64_t)time(NULL)) < 0)
+		log_warn("cannot mark the run stopped: %s", store_errmsg(store));
+	status = r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+out:
+	recorder_free(rec);
+	store_free(store);
+	sqlite3_close(db);
+	loader_free(loader);
+	cgroups_free(cgroups);
+	config_done(&cfg);
+	return status;
+}

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * One interval of cachewatchd, end to end: flip the BPF double buffer,
+ * drain it, learn cgroups from the ring buffer and a hierarchy walk, name
+ * new files, and write everything in one SQLite transaction.
+ */
+#ifndef CACHEWATCH_RECORDER_H
+#define CACHEWATCH_RECORDER_H
+
+#include <stdint.h>
+#include "cgroups.h"
+#include "collector.h"
+#include "filecache.h"
+#include "loader.h"
+#include "store.h"
+
+/* Summary of the interval just written, for the log and sd_notify STATUS. */
+struct interval_summary {
+	uint32_t seq;
+	int64_t ts;
+	uint64_t evicted_pages, exec_evicted_pages, refaulted_pages, added_pages;
+	uint64_t lost;
+	uint64_t rows;
+	int64_t duration_ms;
+};
+
+struct recorder;
+
+int recorder_new(struct recorder **ret, struct loader *loader, struct cgroups *cgroups,
+		 struct store *store, int64_t run_id);
+struct recorder *recorder_free(struct recorder *r);
+
+/* Take the first memory.stat readings and seed the exec-inode set. */
+int recorder_prime(struct recorder *r);
+
+/* Close the current interval and write it.  -errno if it could not be stored. */
+int recorder_interval(struct recorder *r, struct interval_summary *sum);
+
+#endif

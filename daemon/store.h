@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Writing cachewatch rows into SQLite: one prepared statement per kind of
+ * row, all with bound parameters, used between store_begin() and
+ * store_commit() so that each interval is one transaction.
+ */
+#ifndef CACHEWATCH_STORE_H
+#define CACHEWATCH_STORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sqlite3.h>
+#include "memstat.h"
+
+struct store;
+
+struct run_info {
+	int64_t started;
+	const char *hostname;
+	const char *kernel;
+	const char *version;
+	const char *hooks;
+	const char *reclaim_context;
+	uint32_t interval_s;
+};
+
+struct interval_info {
+	int64_t run;
+	uint32_t seq;
+	int64_t ts;
+	int64_t duration_ms;
+	uint64_t lost_evict, lost_add, lost_refault, lost_shadow, lost_ringbuf, lost_exec;
+	uint64_t lost_user;
+};
+
+/* Takes ownership of db (closed by store_free). */
+int store_open(struct store **ret, sqlite3 *db);
+struct store *store_free(struct store *s);
+const char *store_errmsg(struct store *s);
+sqlite3 *store_db(struct store *s);
+
+int store_begin(struct store *s);
+int store_commit(struct store *s);
+void store_rollback(struct store *s);
+
+int store_run_start(struct store *s, const struct run_info *ri, int64_t *ret_run);
+int store_run_stop(struct store *s, int64_t run, int64_t stopped);
+int store_interval(struct store *s, const struct interval_info *ii);
+
+int store_cgroup(struct store *s, uint64_t id, const char *path, int64_t first_seen,
+		 int64_t last_seen, int64_t removed);
+int store_file(struct store *s, uint64_t dev, uint64_t ino, uint32_t gen, const char *kind,
+	       const char *path, const char *path_source, bool deleted, int64_t now,
+	       int64_t *ret_id);
+int store_eviction(struct store *s, int64_t ts, uint64_t victim, uint64_t root,
+		   uint64_t reclaimer, int cause, int64_t file, bool exec, uint64_t events,
+		   uint64_t pages);
+int store_addition(struct store *s, int64_t ts, uint64_t cgroup, int64_t file, uint64_t events,
+		   uint64_t pages);
+int store_refault(struct store *s, int64_t ts, uint64_t cgroup, uint64_t victim, uint64_t root,
+		  uint64_t reclaimer, int cause, int64_t file, bool exec, int64_t evict_ts,
+		  uint64_t events, uint64_t pages);
+/* Add pages to refaulted_pages of the eviction row they undo (if present). */
+int store_credit_refault(struct store *s, int64_t evict_ts, uint64_t victim, uint64_t root,
+			 uint64_t reclaimer, int cause, int64_t file, bool exec, uint64_t pages);
+int store_refault_hist(struct store *s, int64_t ts, uint64_t cgroup, uint64_t victim,
+		       int64_t file, int cause, bool exec, int bucket, uint64_t pages);
+/* Deltas: INT64_MIN stores NULL. */
+int store_memstat(struct store *s, int64_t ts, uint64_t cgroup, const struct memstat *m,
+		  int64_t anon_delta, int64_t file_delta);
+
+#endif
