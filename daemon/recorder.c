@@ -162,10 +162,48 @@ static void touch_cgroup(struct recorder *r, uint64_t id, int64_t now)
 	mark_relevant(r, id);
 }
 
+/*
+ * Bracket mode knows that a memcg limit was being enforced but not whose:
+ * take the nearest limited ancestor-or-self of the victim, preferring one
+ * whose limit was hit (failcnt grew) since the last walk.
+ */
+static uint64_t infer_root(struct recorder *r, uint64_t victim)
+{
+	for (int pass = 0; pass < 2; pass++) {
+		uint64_t id = victim;
+
+		for (int depth = 0; id && depth < 64; depth++) {
+			struct cgroup_info *cg = cgroups_get(r->cgroups, id);
+
+			if (!cg)
+				break;
+			if (cg->have_stat && cg->stat.limit >= 0 &&
+			    (pass == 1 || (cg->have_prev && cg->stat.failcnt > cg->prev.failcnt)))
+				return id;
+			id = cg->parent;
+		}
+	}
+	return 0;
+}
+
+static bool needs_root(uint8_t cause, uint64_t root)
+{
+	return !root && (cause == CW_CAUSE_LIMIT || cause == CW_CAUSE_HIGH);
+}
+
 /* First pass over the batch: learn every cgroup and file it mentions. */
 static void learn_batch(struct recorder *r, int64_t now)
 {
 	struct batch *b = &r->batch;
+
+	if (r->loader->brackets) {
+		for (size_t i = 0; i < b->n_ev; i++)
+			if (needs_root(b->ev[i].key.cause, b->ev[i].key.root))
+				b->ev[i].key.root = infer_root(r, b->ev[i].key.victim);
+		for (size_t i = 0; i < b->n_rf; i++)
+			if (needs_root(b->rf[i].key.cause, b->rf[i].key.root))
+				b->rf[i].key.root = infer_root(r, b->rf[i].key.victim);
+	}
 
 	for (size_t i = 0; i < b->n_ev; i++) {
 		struct cw_evict_key *k = &b->ev[i].key;
