@@ -81,8 +81,8 @@ char *cgroups_relative_path(const char *mount, const char *full_path)
 	const char *rel;
 	char *out;
 
-	while (n > 1 && mount[n - 1] == '/')
-		n--;
+	while (n > 0 && mount[n - 1] == '/')
+		n--; /* "/" itself becomes "": every absolute path is under it */
 	if (strncmp(full_path, mount, n) != 0 || (full_path[n] && full_path[n] != '/'))
 		return NULL;
 	rel = full_path + n;
@@ -244,7 +244,11 @@ static void read_stat(struct cgroups *c, struct cgroup_info *cg, const char *ful
 	}
 }
 
-/* v2: own = subtree total minus the children's subtree totals. */
+/*
+ * v2: own = subtree total minus the children's subtree totals.  Parent and
+ * child are read at slightly different moments, so the difference can dip
+ * below zero: it is clamped to 0, never to -1 (which means "not reported").
+ */
 void cgroups_derive_own(struct cgroups *c)
 {
 	struct cgroup_info **v, *parent;
@@ -266,18 +270,21 @@ void cgroups_derive_own(struct cgroups *c)
 		parent = cgroups_get(c, cg->parent);
 		if (!parent || !parent->have_stat)
 			continue;
-		if (cg->stat.total_anon > 0 && parent->stat.anon >= 0)
+		if (cg->stat.total_anon > 0 && parent->stat.total_anon >= 0)
 			parent->stat.anon -= cg->stat.total_anon;
-		if (cg->stat.total_file > 0 && parent->stat.file >= 0)
+		if (cg->stat.total_file > 0 && parent->stat.total_file >= 0)
 			parent->stat.file -= cg->stat.total_file;
 	}
-	/* Races between reading parent and child can go below zero. */
 	pos = 0;
 	while (hashtab_next(&c->by_id, &pos, NULL, (void **)&v)) {
-		if ((*v)->stat.anon < -1)
-			(*v)->stat.anon = 0;
-		if ((*v)->stat.file < -1)
-			(*v)->stat.file = 0;
+		struct cgroup_info *cg = *v;
+
+		if (!cg->have_stat)
+			continue;
+		if (cg->stat.total_anon >= 0 && cg->stat.anon < 0)
+			cg->stat.anon = 0;
+		if (cg->stat.total_file >= 0 && cg->stat.file < 0)
+			cg->stat.file = 0;
 	}
 }
 

@@ -150,15 +150,17 @@ static int drain(struct batch *b, int fd, size_t key_size, size_t value_size, in
 			vals = nv;
 			continue;
 		}
+		/* count is only meaningful on success or at the end (ENOENT). */
+		if (err < 0 && e != ENOENT) {
+			r = -e;
+			break;
+		}
 		for (__u32 i = 0; i < count; i++) {
 			if (take(b, keys + i * key_size, vals + i * vsize, ncpus) < 0)
 				b->lost_user++;
 		}
-		if (err < 0) {
-			if (e != ENOENT)
-				r = -e;
+		if (err < 0)
 			break;
-		}
 		in_batch = out_batch;
 		first = false;
 	}

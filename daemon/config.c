@@ -230,6 +230,7 @@ int config_load_file(struct config *c, const char *path, char *err, size_t errle
 		const struct option_def *o;
 		char *key, *value, *sep;
 		char sub[512];
+		bool had_eq;
 
 		lineno++;
 		key = trim(line);
@@ -237,13 +238,15 @@ int config_load_file(struct config *c, const char *path, char *err, size_t errle
 			continue;
 		sep = strpbrk(key, "= \t");
 		value = NULL;
+		had_eq = false;
 		if (sep) {
-			bool had_eq = *sep == '=';
-
+			had_eq = *sep == '=';
 			*sep = 0;
 			value = trim(sep + 1);
-			if (!had_eq && *value == '=')
+			if (!had_eq && *value == '=') {
+				had_eq = true;
 				value = trim(value + 1);
+			}
 			key = trim(key);
 		}
 		o = find_option(key);
@@ -251,7 +254,8 @@ int config_load_file(struct config *c, const char *path, char *err, size_t errle
 			snprintf(err, errlen, "%s:%u: unknown option \"%s\"", path, lineno, key);
 			return -EINVAL;
 		}
-		if (o->kind != OPT_FLAG && (!value || !*value)) {
+		/* A bare flag name means yes; "name =" with nothing after is an error. */
+		if ((o->kind != OPT_FLAG || had_eq) && (!value || !*value)) {
 			snprintf(err, errlen, "%s:%u: option \"%s\" needs a value", path, lineno,
 				 key);
 			return -EINVAL;

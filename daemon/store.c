@@ -180,6 +180,18 @@ void store_rollback(struct store *s)
 		run(s, ST_ROLLBACK);
 }
 
+/* Bind v[0..n) to ?1..?n and run; INT64_MIN binds NULL. */
+static int run_with(struct store *s, enum stmt_id id, const int64_t *v, int n)
+{
+	for (int i = 0; i < n; i++)
+		bind_opt(s->st[id], i + 1, v[i], INT64_MIN);
+	return run(s, id);
+}
+
+#define RUN_WITH(s, id, ...)                                                   \
+	run_with(s, id, (const int64_t[]){ __VA_ARGS__ },                      \
+		 sizeof((const int64_t[]){ __VA_ARGS__ }) / sizeof(int64_t))
+
 int store_run_start(struct store *s, const struct run_info *ri, int64_t *ret_run)
 {
 	sqlite3_stmt *st = s->st[ST_RUN_START];
@@ -200,33 +212,17 @@ int store_run_start(struct store *s, const struct run_info *ri, int64_t *ret_run
 
 int store_run_stop(struct store *s, int64_t run_id, int64_t stopped)
 {
-	bind_i64(s->st[ST_RUN_STOP], 1, run_id);
-	bind_i64(s->st[ST_RUN_STOP], 2, stopped);
-	return run(s, ST_RUN_STOP);
+	return RUN_WITH(s, ST_RUN_STOP, run_id, stopped);
 }
 
 int store_interval(struct store *s, const struct interval_info *ii)
 {
-	sqlite3_stmt *st = s->st[ST_INTERVAL];
-	int r;
+	int r = RUN_WITH(s, ST_INTERVAL, ii->run, ii->seq, ii->ts, ii->duration_ms,
+			 (int64_t)ii->lost_evict, (int64_t)ii->lost_add, (int64_t)ii->lost_refault,
+			 (int64_t)ii->lost_shadow, (int64_t)ii->lost_ringbuf, (int64_t)ii->lost_exec,
+			 (int64_t)ii->lost_user);
 
-	bind_i64(st, 1, ii->run);
-	bind_i64(st, 2, ii->seq);
-	bind_i64(st, 3, ii->ts);
-	bind_i64(st, 4, ii->duration_ms);
-	bind_i64(st, 5, (int64_t)ii->lost_evict);
-	bind_i64(st, 6, (int64_t)ii->lost_add);
-	bind_i64(st, 7, (int64_t)ii->lost_refault);
-	bind_i64(st, 8, (int64_t)ii->lost_shadow);
-	bind_i64(st, 9, (int64_t)ii->lost_ringbuf);
-	bind_i64(st, 10, (int64_t)ii->lost_exec);
-	bind_i64(st, 11, (int64_t)ii->lost_user);
-	r = run(s, ST_INTERVAL);
-	if (r < 0)
-		return r;
-	bind_i64(s->st[ST_RUN_FLUSH], 1, ii->run);
-	bind_i64(s->st[ST_RUN_FLUSH], 2, ii->ts);
-	return run(s, ST_RUN_FLUSH);
+	return r < 0 ? r : RUN_WITH(s, ST_RUN_FLUSH, ii->run, ii->ts);
 }
 
 int store_cgroup(struct store *s, uint64_t id, const char *path, int64_t first_seen,
@@ -274,106 +270,52 @@ int store_eviction(struct store *s, int64_t ts, uint64_t victim, uint64_t root,
 		   uint64_t reclaimer, int cause, int64_t file, bool exec, uint64_t events,
 		   uint64_t pages)
 {
-	sqlite3_stmt *st = s->st[ST_EVICTION];
-
-	bind_i64(st, 1, ts);
-	bind_i64(st, 2, (int64_t)victim);
-	bind_i64(st, 3, (int64_t)root);
-	bind_i64(st, 4, (int64_t)reclaimer);
-	bind_i64(st, 5, cause);
-	bind_i64(st, 6, file);
-	bind_i64(st, 7, exec);
-	bind_i64(st, 8, (int64_t)events);
-	bind_i64(st, 9, (int64_t)pages);
-	return run(s, ST_EVICTION);
+	return RUN_WITH(s, ST_EVICTION, ts, (int64_t)victim, (int64_t)root, (int64_t)reclaimer,
+			cause, file, exec, (int64_t)events, (int64_t)pages);
 }
 
 int store_addition(struct store *s, int64_t ts, uint64_t cgroup, int64_t file, uint64_t events,
 		   uint64_t pages)
 {
-	sqlite3_stmt *st = s->st[ST_ADDITION];
-
-	bind_i64(st, 1, ts);
-	bind_i64(st, 2, (int64_t)cgroup);
-	bind_i64(st, 3, file);
-	bind_i64(st, 4, (int64_t)events);
-	bind_i64(st, 5, (int64_t)pages);
-	return run(s, ST_ADDITION);
+	return RUN_WITH(s, ST_ADDITION, ts, (int64_t)cgroup, file, (int64_t)events,
+			(int64_t)pages);
 }
 
 int store_refault(struct store *s, int64_t ts, uint64_t cgroup, uint64_t victim, uint64_t root,
 		  uint64_t reclaimer, int cause, int64_t file, bool exec, int64_t evict_ts,
 		  uint64_t events, uint64_t pages)
 {
-	sqlite3_stmt *st = s->st[ST_REFAULT];
-
-	bind_i64(st, 1, ts);
-	bind_i64(st, 2, (int64_t)cgroup);
-	bind_i64(st, 3, (int64_t)victim);
-	bind_i64(st, 4, (int64_t)root);
-	bind_i64(st, 5, (int64_t)reclaimer);
-	bind_i64(st, 6, cause);
-	bind_i64(st, 7, file);
-	bind_i64(st, 8, exec);
-	bind_i64(st, 9, evict_ts);
-	bind_i64(st, 10, (int64_t)events);
-	bind_i64(st, 11, (int64_t)pages);
-	return run(s, ST_REFAULT);
+	return RUN_WITH(s, ST_REFAULT, ts, (int64_t)cgroup, (int64_t)victim, (int64_t)root,
+			(int64_t)reclaimer, cause, file, exec, evict_ts, (int64_t)events,
+			(int64_t)pages);
 }
 
 int store_credit_refault(struct store *s, int64_t evict_ts, uint64_t victim, uint64_t root,
 			 uint64_t reclaimer, int cause, int64_t file, bool exec, uint64_t pages)
 {
-	sqlite3_stmt *st = s->st[ST_CREDIT];
-
-	bind_i64(st, 1, evict_ts);
-	bind_i64(st, 2, (int64_t)victim);
-	bind_i64(st, 3, (int64_t)root);
-	bind_i64(st, 4, (int64_t)reclaimer);
-	bind_i64(st, 5, cause);
-	bind_i64(st, 6, file);
-	bind_i64(st, 7, exec);
-	bind_i64(st, 8, (int64_t)pages);
-	return run(s, ST_CREDIT);
+	return RUN_WITH(s, ST_CREDIT, evict_ts, (int64_t)victim, (int64_t)root,
+			(int64_t)reclaimer, cause, file, exec, (int64_t)pages);
 }
 
 int store_refault_hist(struct store *s, int64_t ts, uint64_t cgroup, uint64_t victim,
 		       int64_t file, int cause, bool exec, int bucket, uint64_t pages)
 {
-	sqlite3_stmt *st = s->st[ST_HIST];
+	return RUN_WITH(s, ST_HIST, ts, (int64_t)cgroup, (int64_t)victim, file, cause, exec,
+			bucket, (int64_t)pages);
+}
 
-	bind_i64(st, 1, ts);
-	bind_i64(st, 2, (int64_t)cgroup);
-	bind_i64(st, 3, (int64_t)victim);
-	bind_i64(st, 4, file);
-	bind_i64(st, 5, cause);
-	bind_i64(st, 6, exec);
-	bind_i64(st, 7, bucket);
-	bind_i64(st, 8, (int64_t)pages);
-	return run(s, ST_HIST);
+/* struct memstat uses -1 for "not reported": NULL in the database. */
+static int64_t opt(int64_t v)
+{
+	return v == -1 ? INT64_MIN : v;
 }
 
 int store_memstat(struct store *s, int64_t ts, uint64_t cgroup, const struct memstat *m,
 		  int64_t anon_delta, int64_t file_delta)
 {
-	sqlite3_stmt *st = s->st[ST_MEMSTAT];
-
-	bind_i64(st, 1, ts);
-	bind_i64(st, 2, (int64_t)cgroup);
-	bind_opt(st, 3, m->anon, -1);
-	bind_opt(st, 4, m->file, -1);
-	bind_opt(st, 5, anon_delta, INT64_MIN);
-	bind_opt(st, 6, file_delta, INT64_MIN);
-	bind_opt(st, 7, m->total_anon, -1);
-	bind_opt(st, 8, m->total_file, -1);
-	bind_opt(st, 9, m->mapped_file, -1);
-	bind_opt(st, 10, m->active_file, -1);
-	bind_opt(st, 11, m->inactive_file, -1);
-	bind_opt(st, 12, m->usage, -1);
-	bind_opt(st, 13, m->limit, -1);
-	bind_opt(st, 14, m->failcnt, -1);
-	bind_opt(st, 15, m->refault_file, -1);
-	bind_opt(st, 16, m->total_refault_file, -1);
-	bind_opt(st, 17, m->pgmajfault, -1);
-	return run(s, ST_MEMSTAT);
+	return RUN_WITH(s, ST_MEMSTAT, ts, (int64_t)cgroup, opt(m->anon), opt(m->file),
+			anon_delta, file_delta, opt(m->total_anon), opt(m->total_file),
+			opt(m->mapped_file), opt(m->active_file), opt(m->inactive_file),
+			opt(m->usage), opt(m->limit), opt(m->failcnt), opt(m->refault_file),
+			opt(m->total_refault_file), opt(m->pgmajfault));
 }
