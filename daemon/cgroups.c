@@ -199,7 +199,9 @@ struct cgroup_info *cgroups_learn(struct cgroups *c, uint64_t id, const char *pa
 	}
 	if (now > cg->last_seen) {
 		cg->last_seen = now;
-		cg->dirty = true;
+		/* Every walk sees every cgroup: refresh last_seen rows once a minute. */
+		if (now - cg->written_seen >= 60)
+			cg->dirty = true;
 	}
 	return cg;
 }

@@ -21,8 +21,10 @@ struct cgroup_info {
 	int64_t first_seen;
 	int64_t last_seen;
 	int64_t removed;   /* 0 while alive */
+	int64_t written_seen; /* last_seen value last written to the database */
 	uint32_t walk_gen; /* last walk that found it */
-	bool dirty;        /* changed since last written to the database */
+	bool dirty;        /* needs writing: new, renamed, removed, or last_seen
+			    * a minute ahead of the database */
 	bool have_stat;    /* stat is from the last walk */
 	bool have_prev;    /* prev is from the walk before */
 	struct memstat stat, prev;

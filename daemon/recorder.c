@@ -434,7 +434,10 @@ int recorder_interval(struct recorder *r, struct interval_summary *sum)
 		return err;
 	}
 	while (hashtab_next(&r->cgroups->by_id, &pos, NULL, (void **)&v))
-		(*v)->dirty = false;
+		if ((*v)->dirty) {
+			(*v)->dirty = false;
+			(*v)->written_seen = (*v)->last_seen;
+		}
 	r->recursion_prev = misses;
 	r->prev_ts = ts;
 
