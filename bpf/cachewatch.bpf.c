@@ -59,6 +59,18 @@ struct {
 	__type(value, __u64);
 } exec_inodes SEC(".maps");
 
+/*
+ * Files recently truncated (value: time, ns).  Truncation drops the
+ * kernel's shadow entries of the file; an eviction remembered from before
+ * it is no refault when the page comes back.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct cw_inode_key);
+	__type(value, __u64);
+} truncated SEC(".maps");
+
 /* Cumulative loss counters, indexed by enum cw_lost. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -124,7 +136,9 @@ static __always_inline bool folio_file(struct folio *f, __u64 *ino, __u32 *dev, 
 	if (!host)
 		return false;
 	sb = host->i_sb;
-	if (sb->s_magic == TMPFS_MAGIC)
+	/* Memory-backed filesystems: nothing to reclaim to disk, not page cache here. */
+	if (sb->s_magic == TMPFS_MAGIC || sb->s_magic == RAMFS_MAGIC ||
+	    sb->s_magic == HUGETLBFS_MAGIC)
 		return false;
 	if (sb->s_magic == BDEVFS_MAGIC) {
 		*flags |= CW_FLAG_BDEV;
@@ -139,20 +153,43 @@ static __always_inline bool folio_file(struct folio *f, __u64 *ino, __u32 *dev, 
 	return true;
 }
 
+/*
+ * A page is executable when a VM_EXEC mapping covers it now; a file nobody
+ * maps any more counts as executable when it was seen mapped so (the exec
+ * set, which live positives also feed, so short-lived processes count).
+ */
 static __always_inline bool file_is_exec(struct address_space *m, unsigned long index,
-					 __u64 ino, __u32 dev)
+					 struct cw_inode_key *ik)
 {
-	struct cw_inode_key ik = { .ino = ino, .dev = dev };
+	__u64 now;
 
-	if (m->i_mmap.rb_root.rb_node && immap_exec_covers(m, index))
-		return true;
-	return bpf_map_lookup_elem(&exec_inodes, &ik) != NULL;
+	if (!m->i_mmap.rb_root.rb_node)
+		return bpf_map_lookup_elem(&exec_inodes, ik) != NULL;
+	if (!immap_exec_covers(m, index))
+		return false;
+	if (!bpf_map_lookup_elem(&exec_inodes, ik)) {
+		now = bpf_ktime_get_ns();
+		if (bpf_map_update_elem(&exec_inodes, ik, &now, BPF_ANY))
+			count_lost(CW_LOST_EXEC_SET);
+	}
+	return true;
+}
+
+/* Remember that the file was truncated (at most once a millisecond). */
+static __always_inline void note_truncation(struct cw_inode_key *ik)
+{
+	__u64 now = bpf_ktime_get_ns(), *last = bpf_map_lookup_elem(&truncated, ik);
+
+	if (last && now - *last < 1000000)
+		return;
+	bpf_map_update_elem(&truncated, ik, &now, BPF_ANY);
 }
 
 SEC("tp_btf/mm_filemap_delete_from_page_cache")
 int BPF_PROG(cw_page_cache_delete, struct folio *f)
 {
 	struct cw_evict_key k = {};
+	struct cw_inode_key ik = {};
 	struct cw_counts zero = {};
 	__u32 seq = interval_seq;
 	__u64 pages;
@@ -164,11 +201,18 @@ int BPF_PROG(cw_page_cache_delete, struct folio *f)
 	k.victim = folio_memcg_id(f);
 	k.reclaimer = task_memcg_id(bpf_get_current_task_btf());
 	classify_eviction(&k);
-	if (!(k.flags & CW_FLAG_BDEV) && file_is_exec(f->mapping, f->index, k.ino, k.dev))
+	ik.ino = k.ino;
+	ik.dev = k.dev;
+	ik.gen = k.gen;
+	if (!(k.flags & CW_FLAG_BDEV) && file_is_exec(f->mapping, f->index, &ik))
 		k.flags |= CW_FLAG_EXEC;
+	if (k.cause == CW_CAUSE_TRUNCATE)
+		note_truncation(&ik);
 
 	if (is_reclaim_cause(k.cause)) {
-		struct cw_shadow_key sk = { .ino = k.ino, .index = f->index, .dev = k.dev };
+		struct cw_shadow_key sk = {
+			.ino = k.ino, .index = f->index, .dev = k.dev, .gen = k.gen,
+		};
 		struct cw_shadow sv = {
 			.evict_ns = bpf_ktime_get_ns(),
 			.victim = k.victim,
@@ -235,7 +279,6 @@ static __always_inline void record_refault(struct cw_shadow *s, __u64 memcg, __u
 	__u32 b;
 
 	b = hist_bucket(now > s->evict_ns ? now - s->evict_ns : 0);
-	s->evict_ns = 0; /* consumed: a second add of this page is no refault */
 	v = lookup_or_init((seq & 1) ? (void *)&refault_1 : (void *)&refault_0, &rk, &zero,
 			   CW_LOST_REFAULT_MAP_FULL);
 	if (!v)
@@ -265,9 +308,17 @@ int BPF_PROG(cw_page_cache_add, struct folio *f)
 	sk.ino = k.ino;
 	sk.index = f->index;
 	sk.dev = k.dev;
+	sk.gen = k.gen;
 	s = bpf_map_lookup_elem(&shadow, &sk);
-	if (s && s->evict_ns)
-		record_refault(s, k.memcg, k.ino, k.dev, k.gen, pages, seq);
+	if (s) {
+		struct cw_inode_key ik = { .ino = k.ino, .dev = k.dev, .gen = k.gen };
+		__u64 *trunc = bpf_map_lookup_elem(&truncated, &ik);
+
+		/* Evicted before the file was truncated: the kernel forgot it too. */
+		if (!trunc || *trunc < s->evict_ns)
+			record_refault(s, k.memcg, k.ino, k.dev, k.gen, pages, seq);
+		bpf_map_delete_elem(&shadow, &sk);
+	}
 
 	add_counts(lookup_or_init((seq & 1) ? (void *)&add_1 : (void *)&add_0, &k, &zero,
 				  CW_LOST_ADD_MAP_FULL),
@@ -327,6 +378,7 @@ int cw_seed_exec_inodes(struct bpf_iter__task_vma *ctx)
 	inode = vma->vm_file->f_inode;
 	k.ino = inode->i_ino;
 	k.dev = inode->i_sb->s_dev;
+	k.gen = inode->i_generation;
 	now = bpf_ktime_get_ns();
 	if (bpf_map_update_elem(&exec_inodes, &k, &now, BPF_ANY))
 		count_lost(CW_LOST_EXEC_SET);

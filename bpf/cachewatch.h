@@ -89,15 +89,15 @@ struct cw_add_key {
 };
 
 /*
- * Remembered eviction, keyed by page (dev, ino, index) in an LRU map; an
- * addition that finds it is a refault.  evict_ns == 0 marks an entry
- * already consumed by a refault.
+ * Remembered eviction, keyed by the folio's first page (dev, ino, gen,
+ * index) in an LRU map; an addition of a folio starting at that page is a
+ * refault, and the entry is deleted.
  */
 struct cw_shadow_key {
 	__u64 ino;
 	__u64 index;
 	__u32 dev;
-	__u32 pad;
+	__u32 gen;
 };
 
 struct cw_shadow {
@@ -162,11 +162,14 @@ struct cw_cgroup_event {
 	char path[CW_CGROUP_PATH_MAX];
 };
 
-/* Exec-inode set entry key (value: last time seen, ns). */
+/*
+ * A file: key of the exec-inode set (value: last time seen mapped
+ * executable, ns) and of the truncation map (value: last truncation, ns).
+ */
 struct cw_inode_key {
 	__u64 ino;
 	__u32 dev;
-	__u32 pad;
+	__u32 gen;
 };
 
 #endif

@@ -85,26 +85,34 @@ static __always_inline bool is_truncate_syscall(long nr)
 }
 
 /*
- * First bytes of the name of the file behind the task's fd: tells a write
- * to drop_caches or to a memcg control file from any other write.  Only
- * reached for deletions inside a write system call, which are rare.
+ * The file behind one of the task's fds, or NULL.  Only reached for
+ * deletions inside a write system call; the callers check the file's
+ * filesystem (cgroup, proc) before paying for its name.
  */
 #define CW_FD_NAME_LEN 24
 
-static __always_inline int fd_name(struct task_struct *t, unsigned long fd, char *buf)
+static __always_inline struct file *fd_file(struct task_struct *t, unsigned long fd)
 {
 	struct fdtable *fdt = t->files->fdt;
 	struct file *file = NULL;
 	struct file **slot;
 
 	if (!fdt || fd >= fdt->max_fds)
-		return -1;
+		return NULL;
 	slot = fdt->fd;
 	if (bpf_probe_read_kernel(&file, sizeof(file), &slot[fd]) || !file)
-		return -1;
-	file = bpf_rdonly_cast(file, bpf_core_type_id_kernel(struct file));
-	return bpf_probe_read_kernel_str(buf, CW_FD_NAME_LEN,
-					 file->f_path.dentry->d_name.name);
+		return NULL;
+	return bpf_rdonly_cast(file, bpf_core_type_id_kernel(struct file));
+}
+
+static __always_inline unsigned long file_fs_magic(struct file *file)
+{
+	return file->f_inode->i_sb->s_magic;
+}
+
+static __always_inline int file_name(struct file *file, char *buf)
+{
+	return bpf_probe_read_kernel_str(buf, CW_FD_NAME_LEN, file->f_path.dentry->d_name.name);
 }
 
 static __always_inline bool name_is(const char *buf, const char *lit, int n)
@@ -119,10 +127,17 @@ static __always_inline bool name_is(const char *buf, const char *lit, int n)
 static __always_inline int memcg_write_cause(struct task_struct *t, struct pt_regs *regs)
 {
 	char name[CW_FD_NAME_LEN] = {};
+	unsigned long magic;
+	struct file *file;
 
-	if (!is_write_syscall(SYSCALL_NR(regs)) ||
-	    fd_name(t, SYSCALL_ARG0(regs), name) <= 0 ||
-	    !name_is(name, "memory.", 7))
+	if (!is_write_syscall(SYSCALL_NR(regs)))
+		return -1;
+	file = fd_file(t, SYSCALL_ARG0(regs));
+	if (!file)
+		return -1;
+	magic = file_fs_magic(file);
+	if ((magic != CGROUP_SUPER_MAGIC && magic != CGROUP2_SUPER_MAGIC) ||
+	    file_name(file, name) <= 0 || !name_is(name, "memory.", 7))
 		return -1;
 	switch (name[7]) {
 	case 'f': /* memory.force_empty */
@@ -138,9 +153,9 @@ static __always_inline int memcg_write_cause(struct task_struct *t, struct pt_re
 /*
  * A memcg reclaim that is neither a limit hit nor a control-file write:
  * reclaim_high() on return to user space runs while usage is below max.
- * MEMCG_CHARGE_BATCH (64) pages of slack avoid calling a charge that is
- * just about to hit max a memory.high reclaim.  Never true on v1, where
- * memory.high is unset (PAGE_COUNTER_MAX).
+ * The slack (a 2 MiB folio plus a charge batch) keeps a charge that is
+ * about to hit max from being called a memory.high reclaim.  Never true on
+ * v1, where memory.high is unset (PAGE_COUNTER_MAX).
  */
 static __always_inline bool below_max_over_high(struct mem_cgroup *target)
 {
@@ -148,7 +163,7 @@ static __always_inline bool below_max_over_high(struct mem_cgroup *target)
 	unsigned long high = target->memory.high;
 	unsigned long max = target->memory.max;
 
-	return high < max && usage > high && usage + 64 < max;
+	return high < max && usage > high && usage + 512 + 64 < max;
 }
 
 static __always_inline __u8 memcg_reclaim_cause(struct task_struct *t, unsigned int tf,
@@ -156,8 +171,11 @@ static __always_inline __u8 memcg_reclaim_cause(struct task_struct *t, unsigned 
 {
 	int c;
 
+	/* memory.high work (high_work_func) runs in a kworker; a kworker
+	 * reclaiming a memcg that has no memory.high enforces its limit. */
 	if (tf & PF_WQ_WORKER)
-		return CW_CAUSE_HIGH;
+		return !target || target->memory.high < target->memory.max ? CW_CAUSE_HIGH
+									   : CW_CAUSE_LIMIT;
 	c = memcg_write_cause(t, (struct pt_regs *)bpf_task_pt_regs(t));
 	if (c >= 0)
 		return c;
@@ -171,14 +189,17 @@ static __always_inline __u8 syscall_cause(struct task_struct *t, unsigned int tf
 {
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(t);
 	long nr = SYSCALL_NR(regs);
-	char name[CW_FD_NAME_LEN] = {};
 
-	if (tf & PF_KTHREAD)
+	/* Kernel threads, and io_uring workers whose registers say nothing. */
+	if (tf & (PF_KTHREAD | PF_IO_WORKER))
 		return CW_CAUSE_OTHER;
 	if (nr == NR_fadvise64)
 		return CW_CAUSE_INVALIDATE;
 	if (is_write_syscall(nr)) {
-		if (fd_name(t, SYSCALL_ARG0(regs), name) > 0 &&
+		struct file *file = fd_file(t, SYSCALL_ARG0(regs));
+		char name[CW_FD_NAME_LEN] = {};
+
+		if (file && file_fs_magic(file) == PROC_SUPER_MAGIC && file_name(file, name) > 0 &&
 		    name_is(name, "drop_caches", 12))
 			return CW_CAUSE_DROP_CACHES;
 		return CW_CAUSE_INVALIDATE; /* O_DIRECT write */
@@ -196,17 +217,20 @@ static __always_inline void classify_scan_control(struct task_struct *t, unsigne
 {
 	struct scan_control *sc;
 	struct mem_cgroup *target;
+	bool proactive = false;
 
 	sc = bpf_rdonly_cast((void *)((unsigned long)rs -
 				      bpf_core_field_offset(struct scan_control, reclaim_state)),
 			     bpf_core_type_id_kernel(struct scan_control));
 	target = sc->target_mem_cgroup;
+	/* A bitfield whose bit position moved between releases: relocated read. */
+	if (bpf_core_field_exists(sc->proactive))
+		proactive = BPF_CORE_READ_BITFIELD(sc, proactive);
 	if (target) {
 		k->root = memcg_id(target);
-		k->cause = sc->proactive ? CW_CAUSE_PROACTIVE
-					 : memcg_reclaim_cause(t, tf, target);
+		k->cause = proactive ? CW_CAUSE_PROACTIVE : memcg_reclaim_cause(t, tf, target);
 	} else {
-		k->cause = sc->proactive ? CW_CAUSE_PROACTIVE : CW_CAUSE_DIRECT;
+		k->cause = proactive ? CW_CAUSE_PROACTIVE : CW_CAUSE_DIRECT;
 	}
 }
 
@@ -220,6 +244,9 @@ static __always_inline bool classify_brackets(struct task_struct *t, unsigned in
 		return false;
 	if (*bits & CW_BRACKET_MEMCG)
 		k->cause = memcg_reclaim_cause(t, tf, NULL);
+	else if ((*bits & CW_BRACKET_NODE) &&
+		 is_write_syscall(SYSCALL_NR((struct pt_regs *)bpf_task_pt_regs(t))))
+		k->cause = CW_CAUSE_PROACTIVE; /* a write to .../nodeN/reclaim */
 	else
 		k->cause = CW_CAUSE_DIRECT;
 	return true;

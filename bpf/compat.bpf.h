@@ -11,6 +11,7 @@
 
 extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
 
+#define PF_IO_WORKER 0x00000010
 #define PF_WQ_WORKER 0x00000020
 #define PF_KTHREAD 0x00200000
 #define PF_MEMALLOC 0x00000800
@@ -18,6 +19,11 @@ extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
 #define VM_EXEC 0x00000004
 #define BDEVFS_MAGIC 0x62646576
 #define TMPFS_MAGIC 0x01021994
+#define RAMFS_MAGIC 0x858458f6
+#define HUGETLBFS_MAGIC 0x958458f6
+#define CGROUP_SUPER_MAGIC 0x27e0eb
+#define CGROUP2_SUPER_MAGIC 0x63677270
+#define PROC_SUPER_MAGIC 0x9fa0
 
 /* folio->memcg_data low bits: MEMCG_DATA_OBJEXTS (slab) and MEMCG_DATA_KMEM. */
 #define MEMCG_DATA_OBJEXTS 0x1UL
@@ -51,6 +57,11 @@ static __always_inline unsigned long folio_flags_word(struct folio *f)
 	return ((struct folio___ulong *)f)->flags;
 }
 
+/* 6.1-6.5 kept the order in its own byte; later kernels in _flags_1. */
+struct folio___folio_order {
+	unsigned char _folio_order;
+} __attribute__((preserve_access_index));
+
 /* Number of 4 KiB pages in the folio: a large folio counts 1 << order. */
 static __always_inline __u64 folio_pages(struct folio *f)
 {
@@ -58,7 +69,10 @@ static __always_inline __u64 folio_pages(struct folio *f)
 
 	if (!(folio_flags_word(f) & head))
 		return 1;
-	/* Since 6.10 the order lives in the low byte of _flags_1. */
+	if (bpf_core_field_exists(((struct folio___folio_order *)f)->_folio_order))
+		return 1UL << ((struct folio___folio_order *)f)->_folio_order;
+	/* Since 6.6 (commit "mm: free up a word in the first tail page") the
+	 * order lives in the low byte of _flags_1. */
 	if (bpf_core_field_exists(f->_flags_1))
 		return 1UL << (f->_flags_1 & 0xff);
 	return 1;
@@ -87,14 +101,10 @@ static __always_inline __u64 folio_memcg_id(struct folio *f)
  */
 static __always_inline __u64 task_memcg_id(struct task_struct *t)
 {
-	int id = bpf_core_enum_value(enum cgroup_subsys_id, memory_cgrp_id);
-	struct cgroup_subsys_state *css = NULL;
+	struct cgroup_subsys_state *css =
+		t->cgroups->subsys[bpf_core_enum_value(enum cgroup_subsys_id, memory_cgrp_id)];
 
-	bpf_probe_read_kernel(&css, sizeof(css), &t->cgroups->subsys[id]);
-	if (!css)
-		return 0;
-	css = bpf_rdonly_cast(css, bpf_core_type_id_kernel(struct cgroup_subsys_state));
-	return css->cgroup->kn->id;
+	return css ? css->cgroup->kn->id : 0;
 }
 
 #endif

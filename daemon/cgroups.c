@@ -296,17 +296,15 @@ int cgroups_walk(struct cgroups *c, int64_t now)
 	struct cgroup_file_info info;
 	struct cgroup_info **v;
 	void *handle = NULL;
-	int base, r;
+	int base, r, ret = 0;
 	size_t pos = 0;
 
 	c->walk_gen++;
 	r = cgroup_walk_tree_begin("memory", "/", 0, &handle, &info, &base);
-	if (r != 0) {
-		if (handle)
-			cgroup_walk_tree_end(&handle);
-		return -EIO;
-	}
-	cgroup_walk_tree_set_flags(&handle, CGROUP_WALK_TYPE_PRE_DIR);
+	if (r == 0)
+		cgroup_walk_tree_set_flags(&handle, CGROUP_WALK_TYPE_PRE_DIR);
+	else
+		ret = -EIO; /* nothing visited: every reading below becomes stale */
 	while (r == 0) {
 		struct stat st;
 
@@ -325,14 +323,19 @@ int cgroups_walk(struct cgroups *c, int64_t now)
 		}
 		r = cgroup_walk_tree_next(0, &handle, &info, base);
 	}
-	cgroup_walk_tree_end(&handle);
+	if (handle)
+		cgroup_walk_tree_end(&handle);
 
-	/* Gone without an rmdir event (or the event was lost). */
 	while (hashtab_next(&c->by_id, &pos, NULL, (void **)&v)) {
 		struct cgroup_info *cg = *v;
 		char full[4096];
 
-		if (cg->walk_gen == c->walk_gen || cg->removed || !cg->path)
+		if (cg->walk_gen == c->walk_gen)
+			continue;
+		/* Not read in this walk: its old reading must not be stored again. */
+		cg->have_stat = cg->have_prev = false;
+		/* Gone without an rmdir event (or the event was lost)? */
+		if (cg->removed || !cg->path || ret < 0)
 			continue;
 		snprintf(full, sizeof(full), "%s%s", c->mount, cg->path);
 		if (access(full, F_OK) < 0 && errno == ENOENT) {
@@ -342,5 +345,5 @@ int cgroups_walk(struct cgroups *c, int64_t now)
 		}
 	}
 	cgroups_derive_own(c);
-	return 0;
+	return ret;
 }

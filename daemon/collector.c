@@ -200,7 +200,9 @@ int collect_lost(struct batch *b, int lost_fd, int ncpus, uint64_t prev[CW_LOST_
 		}
 		for (int cpu = 0; cpu < ncpus; cpu++)
 			total += vals[cpu];
-		b->lost[i] = total >= prev[i] ? total - prev[i] : total;
+		/* Added, not assigned: an interval that could not be written
+		 * carries its losses into the next one. */
+		b->lost[i] += total >= prev[i] ? total - prev[i] : total;
 		prev[i] = total;
 	}
 	free(vals);

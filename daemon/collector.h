@@ -48,8 +48,8 @@ void sum_percpu_counts(const void *values, int ncpus, struct cw_counts *out);
 int collect_maps(struct batch *b, int evict_fd, int add_fd, int refault_fd, int ncpus);
 
 /*
- * Read the cumulative per-CPU loss counters; store the increase since
- * *prev (updated) into b->lost.
+ * Read the cumulative per-CPU loss counters; add the increase since *prev
+ * (updated) to b->lost.
  */
 int collect_lost(struct batch *b, int lost_fd, int ncpus, uint64_t prev[CW_LOST_MAX]);
 

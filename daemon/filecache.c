@@ -30,6 +30,23 @@ void filecache_done(struct filecache *fc)
 	while (hashtab_next(&fc->tab, &pos, NULL, (void **)&e))
 		free(e->path);
 	hashtab_done(&fc->tab);
+	free(fc->pending);
+	fc->pending = NULL;
+	fc->n_pending = fc->cap_pending = 0;
+}
+
+static void add_pending(struct filecache *fc, const struct file_key *key)
+{
+	if (fc->n_pending == fc->cap_pending) {
+		size_t ncap = fc->cap_pending ? fc->cap_pending * 2 : 64;
+		void *n = realloc(fc->pending, ncap * sizeof(*fc->pending));
+
+		if (!n)
+			return; /* stays unnamed; counted nowhere worse than unknown */
+		fc->pending = n;
+		fc->cap_pending = ncap;
+	}
+	fc->pending[fc->n_pending++] = *key;
 }
 
 struct file_entry *filecache_touch(struct filecache *fc, const struct file_key *key, int64_t now)
@@ -41,11 +58,36 @@ struct file_entry *filecache_touch(struct filecache *fc, const struct file_key *
 	e = hashtab_put(&fc->tab, &k, &is_new);
 	if (!e)
 		return NULL;
-	if (is_new)
+	if (is_new) {
 		e->dirty = true;
+		add_pending(fc, &k);
+	}
 	if (now > e->last_seen)
 		e->last_seen = now;
 	return e;
+}
+
+void filecache_recheck(struct filecache *fc, const struct file_key *key)
+{
+	struct file_entry *e = hashtab_get(&fc->tab, key);
+
+	if (!e || !e->final || e->deleted)
+		return;
+	e->final = false;
+	e->tries = 0;
+	add_pending(fc, key);
+}
+
+void filecache_forget_tx(struct filecache *fc, uint64_t tx)
+{
+	struct file_entry *e;
+	size_t pos = 0;
+
+	while (hashtab_next(&fc->tab, &pos, NULL, (void **)&e))
+		if (e->db_id && e->written_tx == tx) {
+			e->db_id = 0;
+			e->dirty = true;
+		}
 }
 
 char *bdev_path(const char *sys_dir, uint64_t dev)
@@ -78,28 +120,32 @@ static void set_path(struct file_entry *e, char *path, const char *source, bool 
 void filecache_resolve(struct filecache *fc, struct file_resolver *resolver, const char *sys_dir)
 {
 	struct file_query *queries = NULL;
-	struct file_entry **pending = NULL;
-	size_t n = 0, cap = 0, pos = 0;
-	struct file_key *k;
-	struct file_entry *e;
+	struct file_entry **waiting = NULL;
+	size_t n = 0, kept = 0;
 
-	while (hashtab_next(&fc->tab, &pos, (void **)&k, (void **)&e)) {
+	if (fc->n_pending) {
+		queries = calloc(fc->n_pending, sizeof(*queries));
+		waiting = calloc(fc->n_pending, sizeof(*waiting));
+		if (!queries || !waiting)
+			goto out;
+	}
+	for (size_t i = 0; i < fc->n_pending; i++) {
+		struct file_key *k = &fc->pending[i];
+		struct file_entry *e = hashtab_get(&fc->tab, k);
 		char *path = NULL;
 		bool deleted = false;
 		int r;
 
-		if (e->final)
+		if (!e || e->final)
 			continue;
 		e->tries++;
 		if (k->kind == FILE_KIND_BDEV) {
 			set_path(e, bdev_path(sys_dir, k->dev), "bdev", false);
 			continue;
 		}
-		if (!resolver) {
-			e->final = e->tries >= FILECACHE_MAX_TRIES;
-			continue;
-		}
-		r = file_resolver_by_handle(resolver, k->dev, k->ino, k->gen, &path, &deleted);
+		r = resolver ? file_resolver_by_handle(resolver, k->dev, k->ino, k->gen, &path,
+						       &deleted)
+			     : -ENODEV;
 		if (r == 0) {
 			set_path(e, path, "handle", deleted);
 			continue;
@@ -113,34 +159,36 @@ void filecache_resolve(struct filecache *fc, struct file_resolver *resolver, con
 			e->dirty = true;
 			continue;
 		}
-		if (n == cap) {
-			size_t ncap = cap ? cap * 2 : 64;
-			void *q = realloc(queries, ncap * sizeof(*queries));
-			void *p = q ? realloc(pending, ncap * sizeof(*pending)) : NULL;
-
-			if (q)
-				queries = q;
-			if (!p)
-				break;
-			pending = p;
-			cap = ncap;
-		}
 		queries[n] = (struct file_query){ .dev = k->dev, .ino = k->ino };
-		pending[n++] = e;
+		waiting[n++] = e;
+		fc->pending[kept++] = *k; /* retried next time unless named below */
 	}
-	if (n > 0 && file_resolver_scan_maps(resolver, queries, n) >= 0) {
-		for (size_t i = 0; i < n; i++) {
+	if (n > 0 && resolver && file_resolver_scan_maps(resolver, queries, n) >= 0) {
+		for (size_t i = 0; i < n; i++)
 			if (queries[i].path) {
-				set_path(pending[i], queries[i].path, "maps", queries[i].deleted);
+				set_path(waiting[i], queries[i].path, "maps", queries[i].deleted);
 				queries[i].path = NULL;
-			} else if (pending[i]->tries >= FILECACHE_MAX_TRIES) {
-				pending[i]->final = true;
 			}
+	}
+	for (size_t i = 0; i < n; i++)
+		if (!waiting[i]->final && waiting[i]->tries >= FILECACHE_MAX_TRIES)
+			waiting[i]->final = true;
+	/* Keep only what is still unnamed and has tries left. */
+	{
+		size_t j = 0;
+
+		for (size_t i = 0; i < kept; i++) {
+			struct file_entry *e = hashtab_get(&fc->tab, &fc->pending[i]);
+
+			if (e && !e->final)
+				fc->pending[j++] = fc->pending[i];
 		}
+		fc->n_pending = j;
 	}
 	if (resolver)
 		file_resolver_close_mounts(resolver);
 	file_query_clear(queries, n);
+out:
 	free(queries);
-	free(pending);
+	free(waiting);
 }

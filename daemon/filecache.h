@@ -28,6 +28,7 @@ struct file_key {
 
 struct file_entry {
 	int64_t db_id;     /* 0 until written */
+	uint64_t written_tx; /* transaction that wrote db_id (see filecache_forget_tx) */
 	char *path;        /* NULL while unknown */
 	const char *source; /* "handle", "maps", "bdev" or NULL */
 	int64_t last_seen;
@@ -41,7 +42,9 @@ struct file_entry {
 #define FILECACHE_MAX_TRIES 3
 
 struct filecache {
-	struct hashtab tab; /* struct file_key -> struct file_entry */
+	struct hashtab tab;        /* struct file_key -> struct file_entry */
+	struct file_key *pending;  /* entries still to be named */
+	size_t n_pending, cap_pending;
 };
 
 void filecache_init(struct filecache *fc);
@@ -50,9 +53,15 @@ void filecache_done(struct filecache *fc);
 /* Entry for key, created if absent; marks it seen at now. NULL on ENOMEM. */
 struct file_entry *filecache_touch(struct filecache *fc, const struct file_key *key, int64_t now);
 
+/* Name the file again at the next resolve (it was just truncated or unlinked). */
+void filecache_recheck(struct filecache *fc, const struct file_key *key);
+
+/* A transaction failed: ids it handed out do not exist. */
+void filecache_forget_tx(struct filecache *fc, uint64_t tx);
+
 /*
- * Try to name every entry still unresolved: by handle, then one maps scan
- * for the rest.  resolver may be NULL (names only block devices).
+ * Try to name every pending entry: by handle, then one maps scan for the
+ * rest.  resolver may be NULL (names only block devices).
  */
 void filecache_resolve(struct filecache *fc, struct file_resolver *resolver, const char *sys_dir);
 

@@ -44,18 +44,35 @@ static const struct hook hooks[] = {
 	HOOK("task_vma_iter", false, cw_seed_exec_inodes),
 };
 
-static bool btf_has_struct(const char *path, const char *name, int *ret_err)
+/* Does the BTF have struct name with every listed member? */
+static bool btf_has_members(const char *path, const char *name, const char *const *members,
+			    int *ret_err)
 {
 	struct btf *btf = btf__parse(path, NULL);
-	bool found;
+	const struct btf_type *t;
+	bool found = true;
+	int id;
 
 	if (!btf) {
 		*ret_err = -errno;
 		return false;
 	}
-	found = btf__find_by_name_kind(btf, name, BTF_KIND_STRUCT) >= 0;
-	btf__free(btf);
 	*ret_err = 0;
+	id = btf__find_by_name_kind(btf, name, BTF_KIND_STRUCT);
+	if (id < 0) {
+		btf__free(btf);
+		return false;
+	}
+	t = btf__type_by_id(btf, id);
+	for (; found && *members; members++) {
+		const struct btf_member *m = btf_members(t);
+
+		found = false;
+		for (int i = 0; i < btf_vlen(t); i++, m++)
+			if (strcmp(btf__name_by_offset(btf, m->name_off), *members) == 0)
+				found = true;
+	}
+	btf__free(btf);
 	return found;
 }
 
@@ -80,15 +97,19 @@ int loader_open(struct loader **ret, const struct loader_opts *o, char *err, siz
 	bool has_sc;
 	int r;
 
-	has_sc = btf_has_struct(o->btf_path, "scan_control", &r);
+	static const char *const sc_members[] = { "reclaim_state", "target_mem_cgroup", NULL };
+
+	/* struct scan_control is private to mm/vmscan.c: probe before relying on it. */
+	has_sc = btf_has_members(o->btf_path, "scan_control", sc_members, &r);
 	if (r < 0) {
 		snprintf(err, errlen, "cannot read kernel BTF %s: %s (the kernel needs "
 			 "CONFIG_DEBUG_INFO_BTF=y)", o->btf_path, strerror(-r));
 		return r;
 	}
 	if (o->reclaim_ctx == RECLAIM_CTX_SCAN_CONTROL && !has_sc) {
-		snprintf(err, errlen, "--reclaim-context=scan-control: struct scan_control is not "
-			 "in %s; use auto or brackets", o->btf_path);
+		snprintf(err, errlen, "--reclaim-context=scan-control: struct scan_control (with "
+			 "reclaim_state and target_mem_cgroup) is not in %s; use auto or brackets",
+			 o->btf_path);
 		return -EOPNOTSUPP;
 	}
 	l = calloc(1, sizeof(*l));

@@ -187,13 +187,22 @@ static int record(struct recorder *rec, const struct config *cfg)
 		}
 		if (end && time(NULL) >= end)
 			stop = true;
-		r = recorder_interval(rec, &sum);
-		if (r < 0) {
-			log_error("cannot write interval: %s", strerror(-r));
-			if (++failures >= 3 && stop)
+		/* On the way out, give a failing write a few more chances. */
+		for (int attempt = 0;; attempt++) {
+			r = recorder_interval(rec, &sum);
+			if (r == 0 || !stop || attempt >= 2)
 				break;
+			sleep(1);
+		}
+		if (r < 0) {
+			/* The rows are kept and written with the next interval. */
+			if (failures++ == 0)
+				log_error("cannot write interval: %s (%s); keeping its data for the "
+					  "next one", strerror(-r), recorder_error(rec));
 			continue;
 		}
+		if (failures)
+			log_info("writing again after %d failed interval(s)", failures);
 		failures = 0;
 		report(&sum);
 	}

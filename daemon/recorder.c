@@ -8,10 +8,14 @@
  * after it no program is still writing the half about to be drained.
  *
  * Refaults carry the sequence number of the interval in which their page
- * was evicted; seq_ts maps it to that interval's ts so the refault can be
- * credited to its eviction row.
+ * was evicted; seq_ts maps it to the ts its eviction rows were written
+ * with, so the refault can be credited to exactly that row.
  *
- * Nothing here logs except through the summary; errors are returned.
+ * An interval whose transaction fails is not dropped: its rows, losses and
+ * sequence numbers stay in the batch and are written with the next
+ * interval that commits (rows of the same key add up in the database).
+ *
+ * Nothing here logs; errors are returned, with recorder_error() for text.
  */
 #include <errno.h>
 #include <linux/membarrier.h>
@@ -25,6 +29,14 @@
 #include "util.h"
 
 #define SEQ_RING 65536
+#define PENDING_MAX 4096        /* unwritten intervals carried at most */
+#define CARRY_ROWS_MAX (1 << 21) /* rows carried across failed writes at most */
+#define ROOT_CACHE_MAX 65536     /* inferred reclaim roots remembered (brackets) */
+
+struct root_key {
+	int64_t evict_ts;
+	uint64_t victim;
+};
 
 struct recorder {
 	struct loader *loader;
@@ -34,12 +46,16 @@ struct recorder {
 	struct filecache files;
 	struct ring_buffer *rb;
 	struct batch batch;
-	struct hashtab relevant; /* cgroup ids whose memory.stat is stored */
+	struct hashtab relevant;   /* cgroup ids whose memory.stat is stored */
+	struct hashtab roots;      /* struct root_key -> inferred root (brackets) */
 	int64_t run_id;
-	int64_t event_now;       /* ts for ring-buffer events being consumed */
-	int64_t prev_ts;         /* ts of the previous interval (or start) */
+	int64_t event_now;         /* ts for ring-buffer events being consumed */
+	int64_t prev_ts;           /* ts of the last interval written (or start) */
 	uint64_t lost_prev[CW_LOST_MAX];
 	uint64_t recursion_prev;
+	uint64_t tx;               /* number of the current write transaction */
+	uint32_t pending[PENDING_MAX]; /* seqs in the batch, not yet written */
+	size_t n_pending;
 	int64_t seq_ts[SEQ_RING];
 };
 
@@ -88,6 +104,7 @@ int recorder_new(struct recorder **ret, struct loader *loader, struct cgroups *c
 	r->prev_ts = now_s();
 	filecache_init(&r->files);
 	hashtab_init(&r->relevant, sizeof(uint64_t), 1);
+	hashtab_init(&r->roots, sizeof(struct root_key), sizeof(uint64_t));
 	/* Without CAP_DAC_READ_SEARCH or /proc the resolver may fail: degrade. */
 	if (file_resolver_new("/proc", &r->resolver) < 0)
 		r->resolver = NULL;
@@ -110,9 +127,15 @@ struct recorder *recorder_free(struct recorder *r)
 	file_resolver_free(r->resolver);
 	filecache_done(&r->files);
 	hashtab_done(&r->relevant);
+	hashtab_done(&r->roots);
 	batch_done(&r->batch);
 	free(r);
 	return NULL;
+}
+
+const char *recorder_error(struct recorder *r)
+{
+	return store_errmsg(r->store);
 }
 
 int recorder_prime(struct recorder *r)
@@ -128,28 +151,46 @@ int recorder_prime(struct recorder *r)
 static void wait_for_programs(void)
 {
 	if (syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0) < 0) {
-		struct timespec t = { 0, 20 * 1000 * 1000 };
+		/* nohz_full refuses it: programs run for microseconds, wait long. */
+		struct timespec t = { 0, 100 * 1000 * 1000 };
 
 		nanosleep(&t, NULL);
 	}
 }
 
-static void mark_relevant(struct recorder *r, uint64_t id)
+static bool is_pending(const struct recorder *r, uint32_t seq)
 {
-	if (id)
-		hashtab_put(&r->relevant, &id, NULL);
+	for (size_t i = 0; i < r->n_pending; i++)
+		if (r->pending[i] == seq)
+			return true;
+	return false;
+}
+
+/* ts of the eviction rows of interval seq: ts for this write, 0 if unknown. */
+static int64_t evict_ts_of(const struct recorder *r, uint32_t seq, uint32_t now_seq, int64_t ts)
+{
+	if (is_pending(r, seq))
+		return ts;
+	if (seq <= now_seq && now_seq - seq < SEQ_RING)
+		return r->seq_ts[seq % SEQ_RING];
+	return 0;
 }
 
 /* Block-device pages come with ino 0 (no file has inode 0), see folio_file(). */
-static struct file_entry *file_of(struct recorder *r, uint32_t kdev, uint64_t ino, uint32_t gen,
-				  int64_t now)
+static struct file_key file_key_of(uint32_t kdev, uint64_t ino, uint32_t gen)
 {
-	struct file_key k = {
+	return (struct file_key){
 		.dev = kdev_to_dev(kdev),
 		.ino = ino,
 		.gen = gen,
 		.kind = ino == 0 ? FILE_KIND_BDEV : FILE_KIND_FILE,
 	};
+}
+
+static struct file_entry *file_of(struct recorder *r, uint32_t kdev, uint64_t ino, uint32_t gen,
+				  int64_t now)
+{
+	struct file_key k = file_key_of(kdev, ino, gen);
 
 	return filecache_touch(&r->files, &k, now);
 }
@@ -157,9 +198,10 @@ static struct file_entry *file_of(struct recorder *r, uint32_t kdev, uint64_t in
 /* Make sure the cgroup is in the table, even if it was never seen by name. */
 static void touch_cgroup(struct recorder *r, uint64_t id, int64_t now)
 {
-	if (id)
-		cgroups_learn(r->cgroups, id, NULL, now);
-	mark_relevant(r, id);
+	if (!id)
+		return;
+	cgroups_learn(r->cgroups, id, NULL, now);
+	hashtab_put(&r->relevant, &id, NULL);
 }
 
 /*
@@ -191,19 +233,82 @@ static bool needs_root(uint8_t cause, uint64_t root)
 	return !root && (cause == CW_CAUSE_LIMIT || cause == CW_CAUSE_HIGH);
 }
 
-/* First pass over the batch: learn every cgroup and file it mentions. */
-static void learn_batch(struct recorder *r, int64_t now)
+/*
+ * Fill in the reclaim roots bracket mode could not see.  A refault reuses
+ * the root given to its eviction row (remembered by eviction ts and
+ * victim), so that it is credited to that row.
+ */
+static void fill_roots(struct recorder *r, int64_t ts, uint32_t seq)
 {
 	struct batch *b = &r->batch;
 
-	if (r->loader->brackets) {
-		for (size_t i = 0; i < b->n_ev; i++)
-			if (needs_root(b->ev[i].key.cause, b->ev[i].key.root))
-				b->ev[i].key.root = infer_root(r, b->ev[i].key.victim);
-		for (size_t i = 0; i < b->n_rf; i++)
-			if (needs_root(b->rf[i].key.cause, b->rf[i].key.root))
-				b->rf[i].key.root = infer_root(r, b->rf[i].key.victim);
+	if (r->roots.count > ROOT_CACHE_MAX)
+		hashtab_done(&r->roots); /* forget old inferences; refaults then infer anew */
+	for (size_t i = 0; i < b->n_ev; i++) {
+		struct cw_evict_key *k = &b->ev[i].key;
+		struct root_key rk = { .evict_ts = ts, .victim = k->victim };
+		uint64_t *root;
+
+		if (!needs_root(k->cause, k->root))
+			continue;
+		root = hashtab_get(&r->roots, &rk);
+		if (!root && (root = hashtab_put(&r->roots, &rk, NULL)))
+			*root = infer_root(r, k->victim);
+		k->root = root ? *root : infer_root(r, k->victim);
 	}
+	for (size_t i = 0; i < b->n_rf; i++) {
+		struct cw_refault_key *k = &b->rf[i].key;
+		struct root_key rk = {
+			.evict_ts = evict_ts_of(r, k->evict_seq, seq, ts),
+			.victim = k->victim,
+		};
+		uint64_t *root;
+
+		if (!needs_root(k->cause, k->root))
+			continue;
+		root = hashtab_get(&r->roots, &rk);
+		k->root = root ? *root : infer_root(r, k->victim);
+	}
+}
+
+/* Mark every cgroup at or below one of the batch's reclaim roots. */
+static void mark_pressure_suspects(struct recorder *r)
+{
+	struct batch *b = &r->batch;
+	struct hashtab roots;
+	struct cgroup_info **v;
+	size_t pos = 0;
+
+	hashtab_init(&roots, sizeof(uint64_t), 1);
+	for (size_t i = 0; i < b->n_ev; i++)
+		if (b->ev[i].key.root)
+			hashtab_put(&roots, &b->ev[i].key.root, NULL);
+	if (roots.count) {
+		while (hashtab_next(&r->cgroups->by_id, &pos, NULL, (void **)&v)) {
+			uint64_t id = (*v)->id;
+
+			if ((*v)->removed)
+				continue;
+			for (int depth = 0; id && depth < 64; depth++) {
+				struct cgroup_info *cg;
+
+				if (hashtab_get(&roots, &id)) {
+					hashtab_put(&r->relevant, &(*v)->id, NULL);
+					break;
+				}
+				cg = cgroups_get(r->cgroups, id);
+				id = cg ? cg->parent : 0;
+			}
+		}
+	}
+	hashtab_done(&roots);
+}
+
+/* Learn every cgroup and file the batch mentions; files being truncated
+ * are named again (they may have been unlinked). */
+static void learn_batch(struct recorder *r, int64_t now)
+{
+	struct batch *b = &r->batch;
 
 	for (size_t i = 0; i < b->n_ev; i++) {
 		struct cw_evict_key *k = &b->ev[i].key;
@@ -212,6 +317,11 @@ static void learn_batch(struct recorder *r, int64_t now)
 		touch_cgroup(r, k->root, now);
 		touch_cgroup(r, k->reclaimer, now);
 		file_of(r, k->dev, k->ino, k->gen, now);
+		if (k->cause == CW_CAUSE_TRUNCATE) {
+			struct file_key fk = file_key_of(k->dev, k->ino, k->gen);
+
+			filecache_recheck(&r->files, &fk);
+		}
 	}
 	for (size_t i = 0; i < b->n_add; i++) {
 		struct cw_add_key *k = &b->add[i].key;
@@ -228,18 +338,7 @@ static void learn_batch(struct recorder *r, int64_t now)
 		touch_cgroup(r, k->reclaimer, now);
 		file_of(r, k->dev, k->ino, k->gen, now);
 	}
-	/* Everything under a reclaim root is a suspect of the pressure. */
-	for (size_t i = 0; i < b->n_ev; i++) {
-		uint64_t root = b->ev[i].key.root;
-		struct cgroup_info **v;
-		size_t pos = 0;
-
-		if (!root)
-			continue;
-		while (hashtab_next(&r->cgroups->by_id, &pos, NULL, (void **)&v))
-			if (!(*v)->removed && cgroups_is_under(r->cgroups, (*v)->id, root))
-				mark_relevant(r, (*v)->id);
-	}
+	mark_pressure_suspects(r);
 }
 
 /* File row id for the database, writing the row when new or changed. */
@@ -256,6 +355,7 @@ static int file_id(struct recorder *r, uint32_t kdev, uint64_t ino, uint32_t gen
 				 e->path, e->source, e->deleted, now, &e->db_id);
 		if (err < 0)
 			return err;
+		e->written_tx = r->tx;
 		e->dirty = false;
 		e->written_seen = e->last_seen;
 	}
@@ -318,15 +418,12 @@ static int write_rows(struct recorder *r, int64_t ts, uint32_t seq, struct inter
 			return err;
 		sum->added_pages += a->c.pages;
 	}
-	r->seq_ts[seq % SEQ_RING] = ts;
 	for (size_t i = 0; i < b->n_rf; i++) {
 		struct refault_row *f = &b->rf[i];
 		struct cw_refault_key *k = &f->key;
 		bool exec = k->flags & CW_FLAG_EXEC;
-		int64_t fid, evict_ts = 0;
+		int64_t fid, evict_ts = evict_ts_of(r, k->evict_seq, seq, ts);
 
-		if (k->evict_seq <= seq && seq - k->evict_seq < SEQ_RING)
-			evict_ts = r->seq_ts[k->evict_seq % SEQ_RING];
 		err = file_id(r, k->dev, k->ino, k->gen, ts, &fid);
 		if (!err)
 			err = store_refault(r->store, ts, k->memcg, k->victim, k->root, k->reclaimer,
@@ -357,40 +454,54 @@ static int write_rows(struct recorder *r, int64_t ts, uint32_t seq, struct inter
 	return 0;
 }
 
-/* After a failed transaction nothing written in it exists: forget the ids. */
-static void forget_unwritten(struct recorder *r)
+/* One intervals row per sequence number written now; losses on the last. */
+static int write_intervals(struct recorder *r, int64_t ts, int64_t duration_ms,
+			   struct interval_summary *sum)
 {
-	struct file_entry *e;
-	size_t pos = 0;
-
-	while (hashtab_next(&r->files.tab, &pos, NULL, (void **)&e))
-		if (e->written_seen == e->last_seen && e->last_seen >= r->prev_ts) {
-			e->db_id = 0;
-			e->dirty = true;
-		}
-}
-
-int recorder_interval(struct recorder *r, struct interval_summary *sum)
-{
-	volatile uint32_t *seqp = loader_interval_seq(r->loader);
 	struct batch *b = &r->batch;
-	uint32_t seq = *seqp;
-	int64_t t0 = mono_ms(), ts;
-	struct interval_info ii;
-	uint64_t misses;
-	struct cgroup_info **v;
-	size_t pos = 0;
 	int err;
 
-	memset(sum, 0, sizeof(*sum));
-	batch_reset(b);
-	hashtab_done(&r->relevant);
+	for (size_t i = 0; i < r->n_pending; i++) {
+		bool last = i + 1 == r->n_pending;
+		struct interval_info ii = {
+			.run = r->run_id,
+			.seq = r->pending[i],
+			.ts = ts,
+			.duration_ms = duration_ms,
+		};
 
-	*seqp = seq + 1;
-	wait_for_programs();
-	ts = now_s();
-	err = collect_maps(b, loader_evict_fd(r->loader, seq & 1),
-			   loader_add_fd(r->loader, seq & 1),
+		if (last) {
+			ii.lost_evict = b->lost[CW_LOST_EVICT_MAP_FULL];
+			ii.lost_add = b->lost[CW_LOST_ADD_MAP_FULL];
+			ii.lost_refault = b->lost[CW_LOST_REFAULT_MAP_FULL];
+			ii.lost_shadow = b->lost[CW_LOST_SHADOW_UPDATE];
+			ii.lost_ringbuf = b->lost[CW_LOST_RINGBUF];
+			ii.lost_exec = b->lost[CW_LOST_EXEC_SET];
+			ii.lost_user = b->lost_user; /* incl. skipped program runs */
+			sum->lost = ii.lost_evict + ii.lost_add + ii.lost_refault + ii.lost_shadow +
+				    ii.lost_ringbuf + ii.lost_exec + ii.lost_user;
+		}
+		err = store_interval(r->store, &ii);
+		if (err < 0)
+			return err;
+	}
+	return 0;
+}
+
+static size_t batch_rows(const struct batch *b)
+{
+	return b->n_ev + b->n_add + b->n_rf;
+}
+
+/* Drain the buffer the programs just left into the batch. */
+static int collect(struct recorder *r, uint32_t seq)
+{
+	struct batch *b = &r->batch;
+	size_t n_ev = b->n_ev, n_add = b->n_add, n_rf = b->n_rf;
+	uint64_t misses;
+	int err;
+
+	err = collect_maps(b, loader_evict_fd(r->loader, seq & 1), loader_add_fd(r->loader, seq & 1),
 			   loader_refault_fd(r->loader, seq & 1), r->loader->ncpus);
 	if (err < 0)
 		return err;
@@ -398,54 +509,77 @@ int recorder_interval(struct recorder *r, struct interval_summary *sum)
 	if (err < 0)
 		return err;
 	misses = loader_recursion_misses(r->loader);
+	b->lost_user += misses - r->recursion_prev;
+	r->recursion_prev = misses;
+	/* Carried across failed writes for too long: keep the old rows, drop
+	 * (and count) the new ones rather than grow without bound. */
+	if (r->n_pending && batch_rows(b) > CARRY_ROWS_MAX) {
+		b->lost_user += batch_rows(b) - (n_ev + n_add + n_rf);
+		b->n_ev = n_ev;
+		b->n_add = n_add;
+		b->n_rf = n_rf;
+	}
+	if (r->n_pending < PENDING_MAX)
+		r->pending[r->n_pending++] = seq;
+	return 0;
+}
+
+int recorder_interval(struct recorder *r, struct interval_summary *sum)
+{
+	volatile uint32_t *seqp = loader_interval_seq(r->loader);
+	uint32_t seq = *seqp;
+	int64_t t0 = mono_ms(), ts;
+	struct cgroup_info **v;
+	size_t pos = 0;
+	int err;
+
+	memset(sum, 0, sizeof(*sum));
+	if (!r->n_pending)
+		batch_reset(&r->batch);
+	hashtab_done(&r->relevant);
+
+	*seqp = seq + 1;
+	wait_for_programs();
+	ts = now_s();
+	err = collect(r, seq);
+	if (err < 0)
+		return err;
 
 	r->event_now = ts;
 	ring_buffer__consume(r->rb);
 	loader_seed_exec(r->loader);
 	cgroups_walk(r->cgroups, ts);
+	if (r->loader->brackets)
+		fill_roots(r, ts, seq);
 	learn_batch(r, ts);
 	filecache_resolve(&r->files, r->resolver, "/sys");
 
+	r->tx++;
 	err = store_begin(r->store);
 	if (!err)
 		err = write_rows(r, ts, seq, sum);
-	if (!err) {
-		ii = (struct interval_info){
-			.run = r->run_id,
-			.seq = seq,
-			.ts = ts,
-			.duration_ms = mono_ms() - t0,
-			.lost_evict = b->lost[CW_LOST_EVICT_MAP_FULL],
-			.lost_add = b->lost[CW_LOST_ADD_MAP_FULL],
-			.lost_refault = b->lost[CW_LOST_REFAULT_MAP_FULL],
-			.lost_shadow = b->lost[CW_LOST_SHADOW_UPDATE],
-			.lost_ringbuf = b->lost[CW_LOST_RINGBUF],
-			.lost_exec = b->lost[CW_LOST_EXEC_SET],
-			/* recursion misses: the kernel skipped the program */
-			.lost_user = b->lost_user + (misses - r->recursion_prev),
-		};
-		err = store_interval(r->store, &ii);
-	}
+	if (!err)
+		err = write_intervals(r, ts, mono_ms() - t0, sum);
 	if (!err)
 		err = store_commit(r->store);
 	if (err < 0) {
 		store_rollback(r->store);
-		forget_unwritten(r);
-		return err;
+		filecache_forget_tx(&r->files, r->tx);
+		return err; /* the batch stays for the next interval */
 	}
+	for (size_t i = 0; i < r->n_pending; i++)
+		r->seq_ts[r->pending[i] % SEQ_RING] = ts;
+	r->n_pending = 0;
 	while (hashtab_next(&r->cgroups->by_id, &pos, NULL, (void **)&v))
 		if ((*v)->dirty) {
 			(*v)->dirty = false;
 			(*v)->written_seen = (*v)->last_seen;
 		}
-	r->recursion_prev = misses;
 	r->prev_ts = ts;
 
 	sum->seq = seq;
 	sum->ts = ts;
-	sum->rows = b->n_ev + b->n_add + b->n_rf;
-	sum->lost = ii.lost_evict + ii.lost_add + ii.lost_refault + ii.lost_shadow +
-		    ii.lost_ringbuf + ii.lost_exec + ii.lost_user;
+	sum->rows = batch_rows(&r->batch);
 	sum->duration_ms = mono_ms() - t0;
 	return 0;
 }

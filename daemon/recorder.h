@@ -33,7 +33,13 @@ struct recorder *recorder_free(struct recorder *r);
 /* Take the first memory.stat readings and seed the exec-inode set. */
 int recorder_prime(struct recorder *r);
 
-/* Close the current interval and write it.  -errno if it could not be stored. */
+/*
+ * Close the current interval and write it.  -errno if it could not be
+ * stored; its rows are then kept and written with the next interval.
+ */
 int recorder_interval(struct recorder *r, struct interval_summary *sum);
+
+/* Text of the last database error. */
+const char *recorder_error(struct recorder *r);
 
 #endif

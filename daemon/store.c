@@ -78,12 +78,31 @@ static const char *const sql[ST_MAX] = {
 		"INSERT INTO refault_hist (ts, cgroup, victim, file, cause, exec, bucket, pages) "
 		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
 		"ON CONFLICT DO UPDATE SET pages = pages + excluded.pages",
+	/* Two intervals ending in the same second: latest values, summed growth. */
 	[ST_MEMSTAT] =
-		"INSERT OR REPLACE INTO memstat (ts, cgroup, anon_bytes, file_bytes, anon_delta, "
+		"INSERT INTO memstat (ts, cgroup, anon_bytes, file_bytes, anon_delta, "
 		"file_delta, total_anon_bytes, total_file_bytes, mapped_file_bytes, "
 		"active_file_bytes, inactive_file_bytes, usage_bytes, limit_bytes, failcnt, "
 		"workingset_refault_file, total_workingset_refault_file, pgmajfault) "
-		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17) "
+		"ON CONFLICT DO UPDATE SET anon_bytes = excluded.anon_bytes, "
+		"file_bytes = excluded.file_bytes, "
+		"anon_delta = CASE WHEN anon_delta IS NULL OR excluded.anon_delta IS NULL "
+		"THEN COALESCE(excluded.anon_delta, anon_delta) "
+		"ELSE anon_delta + excluded.anon_delta END, "
+		"file_delta = CASE WHEN file_delta IS NULL OR excluded.file_delta IS NULL "
+		"THEN COALESCE(excluded.file_delta, file_delta) "
+		"ELSE file_delta + excluded.file_delta END, "
+		"total_anon_bytes = excluded.total_anon_bytes, "
+		"total_file_bytes = excluded.total_file_bytes, "
+		"mapped_file_bytes = excluded.mapped_file_bytes, "
+		"active_file_bytes = excluded.active_file_bytes, "
+		"inactive_file_bytes = excluded.inactive_file_bytes, "
+		"usage_bytes = excluded.usage_bytes, limit_bytes = excluded.limit_bytes, "
+		"failcnt = excluded.failcnt, "
+		"workingset_refault_file = excluded.workingset_refault_file, "
+		"total_workingset_refault_file = excluded.total_workingset_refault_file, "
+		"pgmajfault = excluded.pgmajfault",
 };
 
 struct store {

@@ -4,12 +4,13 @@
 # from the mm_vmscan_*_reclaim_begin/end brackets.  Forced here with
 # --reclaim-context=brackets; the cause must still be the limit, and the
 # reclaim root, inferred as the victim's nearest limited ancestor whose limit
-# was hit, the limited parent.
+# was hit, the parent (not the victim's own, generous limit), and refaults
+# must be credited under that same root.
 . "$srcdir/tests/lib/integration.sh"
 . "$srcdir/tests/integration/exec-thrash.inc"
 require_root
 
-run_exec_thrash sibling --reclaim-context=brackets
+APP_LIMIT=$((1 << 30)) run_exec_thrash sibling --reclaim-context=brackets
 
 check "the run records the bracket mode" \
 	eq "$(sql "$DB" 'SELECT reclaim_context FROM runs')" brackets

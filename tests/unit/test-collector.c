@@ -475,14 +475,20 @@ static void test_collect_lost(int ncpus, int fd)
 	/* Second: counters grew by step * i per CPU (index 0 did not move). */
 	if (!set_lost(fd, ncpus, 10, 5))
 		return;
+	batch_reset(&b);
 	ASSERT_EQ(collect_lost(&b, fd, ncpus, prev), 0, "collect_lost second");
 	for (uint32_t i = 0; i < CW_LOST_MAX; i++) {
 		ASSERT_EQ(b.lost[i], (uint64_t)ncpus * 5 * i, "second delta");
 		ASSERT_EQ(prev[i], lost_total(ncpus, i, 10, 5), "prev after second");
 	}
 
-	/* Unchanged counters: zero deltas, not the totals again. */
+	/* Unchanged counters without a reset: the batch keeps what it had
+	 * (an unwritten interval carries its losses), nothing is added. */
 	ASSERT_EQ(collect_lost(&b, fd, ncpus, prev), 0, "collect_lost unchanged");
+	for (uint32_t i = 0; i < CW_LOST_MAX; i++)
+		ASSERT_EQ(b.lost[i], (uint64_t)ncpus * 5 * i, "unchanged counters add nothing");
+	batch_reset(&b);
+	ASSERT_EQ(collect_lost(&b, fd, ncpus, prev), 0, "collect_lost unchanged after reset");
 	for (uint32_t i = 0; i < CW_LOST_MAX; i++)
 		ASSERT_EQ(b.lost[i], 0, "delta of unchanged counters");
 
