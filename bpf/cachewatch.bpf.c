@@ -79,7 +79,7 @@ struct {
 	__type(value, __u64);
 } lost SEC(".maps");
 
-/* Rare events (cgroup mkdir/rmdir), consumed once an interval. */
+/* Rare events (cgroup mkdir/rmdir), consumed as they come. */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 1 << 20);
@@ -344,7 +344,9 @@ static __always_inline int cgroup_event(struct cgroup *cgrp, const char *path, _
 	e->ns = bpf_ktime_get_ns();
 	if (bpf_probe_read_kernel_str(e->path, sizeof(e->path), path) < 0)
 		e->path[0] = 0;
-	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+	/* Rare (cgroup creation): wake the daemon, which drains the ring
+	 * between intervals, so a burst of thousands cannot overflow it. */
+	bpf_ringbuf_submit(e, 0);
 	return 0;
 }
 
@@ -360,27 +362,56 @@ int BPF_PROG(cw_cgroup_rmdir, struct cgroup *cgrp, const char *path)
 	return cgroup_event(cgrp, path, CW_EVENT_CGROUP_RMDIR);
 }
 
+/* Scratch space for one iterator record (too big for the stack). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct cw_exec_vma);
+} exec_vma_scratch SEC(".maps");
+
 /*
  * Exec-inode seeding: run by the daemon at start-up and every interval over
- * every task's VMAs.  For overlayfs the VMA's file is the backing file, so
- * the inode is the one whose pages the tracepoints see.
+ * every task's VMAs.  Files already in the set are refreshed (an LRU lookup
+ * marks them used); a file seen for the first time is added and reported
+ * with one process mapping it, for its paths.  For overlayfs the VMA's
+ * file is the backing file, so the inode is the one whose pages the
+ * tracepoints see.
  */
 SEC("iter/task_vma")
 int cw_seed_exec_inodes(struct bpf_iter__task_vma *ctx)
 {
 	struct vm_area_struct *vma = ctx->vma;
+	struct task_struct *task = ctx->task;
 	struct cw_inode_key k = {};
-	__u64 now;
+	struct cw_exec_vma *rec;
 	struct inode *inode;
+	struct file *file;
+	__u32 zero = 0;
+	__u64 now;
 
-	if (!vma || !(vma->vm_flags & VM_EXEC) || !vma->vm_file)
+	if (!vma || !task || !(vma->vm_flags & VM_EXEC) || !vma->vm_file)
 		return 0;
-	inode = vma->vm_file->f_inode;
+	file = vma->vm_file;
+	inode = file->f_inode;
 	k.ino = inode->i_ino;
 	k.dev = inode->i_sb->s_dev;
 	k.gen = inode->i_generation;
+	if (bpf_map_lookup_elem(&exec_inodes, &k))
+		return 0;
 	now = bpf_ktime_get_ns();
 	if (bpf_map_update_elem(&exec_inodes, &k, &now, BPF_ANY))
 		count_lost(CW_LOST_EXEC_SET);
+	rec = bpf_map_lookup_elem(&exec_vma_scratch, &zero);
+	if (!rec)
+		return 0;
+	rec->ino = k.ino;
+	rec->dev = k.dev;
+	rec->gen = k.gen;
+	rec->start = vma->vm_start;
+	rec->memcg = task_memcg_id(task);
+	rec->tgid = task->tgid;
+	rec->path_len = bpf_d_path((struct path *)&file->f_path, rec->path, sizeof(rec->path));
+	bpf_seq_write(ctx->meta->seq, rec, sizeof(*rec));
 	return 0;
 }

@@ -195,6 +195,9 @@ struct cgroup_info *cgroups_learn(struct cgroups *c, uint64_t id, const char *pa
 			free(cg->path);
 			cg->path = copy;
 			cg->dirty = true;
+			cg->is_pod = cgroup_owner_parse(path, &cg->owner);
+			cg->names_known = false;
+			cg->name_tries = 0;
 		}
 	}
 	if (now > cg->last_seen) {
@@ -215,6 +218,50 @@ void cgroups_mark_removed(struct cgroups *c, uint64_t id, const char *path, int6
 		cg->have_stat = cg->have_prev = false;
 		cg->dirty = true;
 	}
+}
+
+static int by_last_seen(const void *a, const void *b)
+{
+	const struct cgroup_info *x = *(struct cgroup_info *const *)a;
+	const struct cgroup_info *y = *(struct cgroup_info *const *)b;
+
+	/* Removed ones first, then the least recently seen. */
+	if (!!x->removed != !!y->removed)
+		return x->removed ? -1 : 1;
+	return x->last_seen < y->last_seen ? -1 : x->last_seen > y->last_seen;
+}
+
+static void drop(struct cgroups *c, struct cgroup_info *cg)
+{
+	uint64_t id = cg->id;
+
+	hashtab_del(&c->by_id, &id);
+	free(cg->path);
+	free(cg);
+}
+
+size_t cgroups_prune(struct cgroups *c, int64_t now, size_t max)
+{
+	struct cgroup_info **v, **cand;
+	size_t pos = 0, n = 0, dropped = 0;
+
+	cand = malloc(c->by_id.count * sizeof(*cand) + 1);
+	if (!cand)
+		return 0;
+	while (hashtab_next(&c->by_id, &pos, NULL, (void **)&v))
+		if (!(*v)->dirty)
+			cand[n++] = *v;
+	qsort(cand, n, sizeof(*cand), by_last_seen);
+	for (size_t i = 0; i < n; i++) {
+		bool stale = cand[i]->removed && now - cand[i]->removed >= 600;
+
+		if (!stale && c->by_id.count <= max)
+			continue;
+		drop(c, cand[i]);
+		dropped++;
+	}
+	free(cand);
+	return dropped;
 }
 
 bool cgroups_is_under(struct cgroups *c, uint64_t id, uint64_t ancestor_id)

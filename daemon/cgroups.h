@@ -11,8 +11,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stddef.h>
+#include "cgpath.h"
 #include "hashtab.h"
 #include "memstat.h"
+#include "podlogs.h"
 
 struct cgroup_info {
 	uint64_t id;       /* kernfs id: inode number of the cgroup directory */
@@ -28,6 +30,11 @@ struct cgroup_info {
 	bool have_stat;    /* stat is from the last walk */
 	bool have_prev;    /* prev is from the walk before */
 	struct memstat stat, prev;
+	bool is_pod;       /* the path is a Kubernetes pod or container cgroup */
+	struct cgroup_owner owner; /* parsed from the path */
+	struct pod_names names;    /* from kubelet's log directories */
+	bool names_known;
+	uint8_t name_tries;
 };
 
 struct cgroups {
@@ -54,6 +61,14 @@ void cgroups_mark_removed(struct cgroups *c, uint64_t id, const char *path, int6
  * cgroups that vanished without an rmdir event as removed.
  */
 int cgroups_walk(struct cgroups *c, int64_t now);
+
+/*
+ * Forget entries to stay within max: removed cgroups already written and
+ * gone for 10 minutes first, then the least recently seen written ones
+ * (a live one is learned again by the next walk, and the database keeps
+ * every name).  Returns how many were dropped.
+ */
+size_t cgroups_prune(struct cgroups *c, int64_t now, size_t max);
 
 /* True when cgroup id is ancestor_id or below it. */
 bool cgroups_is_under(struct cgroups *c, uint64_t id, uint64_t ancestor_id);

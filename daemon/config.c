@@ -41,6 +41,9 @@ static const struct option_def options[] = {
 	{ "add-entries", 0, OPT_U32, OFF(add_entries), 16, 1U << 22, true },
 	{ "refault-entries", 0, OPT_U32, OFF(refault_entries), 16, 1U << 22, true },
 	{ "exec-entries", 0, OPT_U32, OFF(exec_entries), 16, 1U << 22, true },
+	{ "max-cgroups", 0, OPT_U32, OFF(max_cgroups), 64, 1U << 22, true },
+	{ "max-files", 0, OPT_U32, OFF(max_files), 256, 1U << 24, true },
+	{ "pod-logs", 0, OPT_STRING, OFF(pod_logs), 0, 0, true },
 	{ "reclaim-context", 0, OPT_RECLAIM_CTX, OFF(reclaim_ctx), 0, 0, true },
 	{ "verbose", 'v', OPT_FLAG, OFF(verbose), 0, 0, true },
 	{ "help", 'h', OPT_FLAG, OFF(help), 0, 0, false },
@@ -66,6 +69,11 @@ const char *config_usage(void)
 	       "  --add-entries N         addition keys per interval (default 16384)\n"
 	       "  --refault-entries N     refault keys per interval (default 8192)\n"
 	       "  --exec-entries N        executable files remembered (default 65536)\n"
+	       "  --max-cgroups N         cgroups kept in memory (default 16384)\n"
+	       "  --max-files N           files kept in memory (default 65536); older entries\n"
+	       "                          are forgotten (the database keeps them) and counted\n"
+	       "  --pod-logs DIR          kubelet's pod log directory, for pod and container\n"
+	       "                          names (default /var/log/pods)\n"
 	       "  --reclaim-context MODE  auto, scan-control or brackets: how the reclaim root and\n"
 	       "                          kind are read (default auto: scan-control when the\n"
 	       "                          kernel's BTF has struct scan_control)\n"
@@ -88,6 +96,9 @@ void config_init(struct config *c)
 	c->add_entries = 16384;
 	c->refault_entries = 8192;
 	c->exec_entries = 65536;
+	c->max_cgroups = 16384;
+	c->max_files = 65536;
+	c->pod_logs = strdup("/var/log/pods");
 	c->reclaim_ctx = RECLAIM_CTX_AUTO;
 }
 
@@ -96,6 +107,7 @@ void config_done(struct config *c)
 	free(c->db_path);
 	free(c->btf_path);
 	free(c->config_path);
+	free(c->pod_logs);
 	memset(c, 0, sizeof(*c));
 }
 

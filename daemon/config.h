@@ -21,6 +21,7 @@ struct config {
 	char *db_path;
 	char *btf_path;
 	char *config_path;
+	char *pod_logs;
 	uint32_t interval_s;
 	uint32_t duration_s;
 	uint32_t shadow_entries;
@@ -28,6 +29,8 @@ struct config {
 	uint32_t add_entries;
 	uint32_t refault_entries;
 	uint32_t exec_entries;
+	uint32_t max_cgroups;
+	uint32_t max_files;
 	enum reclaim_ctx_mode reclaim_ctx;
 	bool verbose;
 	bool help;

@@ -17,6 +17,14 @@
 #include "filecache.h"
 #include "util.h"
 
+void filecache_entry_free(struct file_entry *e)
+{
+	free(e->path);
+	free(e->container_path);
+	free(e->mapped_path);
+	free(e->note);
+}
+
 void filecache_init(struct filecache *fc)
 {
 	hashtab_init(&fc->tab, sizeof(struct file_key), sizeof(struct file_entry));
@@ -28,7 +36,7 @@ void filecache_done(struct filecache *fc)
 	size_t pos = 0;
 
 	while (hashtab_next(&fc->tab, &pos, NULL, (void **)&e))
-		free(e->path);
+		filecache_entry_free(e);
 	hashtab_done(&fc->tab);
 	free(fc->pending);
 	fc->pending = NULL;
@@ -65,6 +73,38 @@ struct file_entry *filecache_touch(struct filecache *fc, const struct file_key *
 	if (now > e->last_seen)
 		e->last_seen = now;
 	return e;
+}
+
+static void replace(char **field, const char *value)
+{
+	char *copy;
+
+	if (*field && value && strcmp(*field, value) == 0)
+		return;
+	copy = value ? strdup(value) : NULL;
+	if (value && !copy)
+		return;
+	free(*field);
+	*field = copy;
+}
+
+void filecache_learn_mapping(struct filecache *fc, const struct file_key *key, const char *path,
+			     bool host_view, int64_t now)
+{
+	struct file_entry *e = filecache_touch(fc, key, now);
+	char *before;
+
+	if (!e)
+		return;
+	if (host_view) {
+		replace(&e->mapped_path, path);
+		return;
+	}
+	before = e->container_path;
+	if (!before || strcmp(before, path) != 0) {
+		replace(&e->container_path, path);
+		e->dirty = true;
+	}
 }
 
 void filecache_recheck(struct filecache *fc, const struct file_key *key)
@@ -111,9 +151,44 @@ static void set_path(struct file_entry *e, char *path, const char *source, bool 
 {
 	free(e->path);
 	e->path = path;
-	e->source = source;
+	e->source = path ? source : NULL;
 	e->deleted = deleted;
 	e->final = true;
+	e->dirty = true;
+	free(e->note);
+	e->note = NULL;
+}
+
+/* Why a file could not be named by handle (kept if the maps scan fails too). */
+static void set_note(struct file_entry *e, struct file_resolver *resolver,
+		     const struct file_key *k, int err)
+{
+	struct file_mount m;
+	char buf[256];
+
+	switch (err) {
+	case -EOPNOTSUPP:
+		snprintf(buf, sizeof(buf),
+			 "%s takes no inode handles and no process maps the file",
+			 resolver && file_resolver_find_mount(resolver, k->dev, &m) == 0 ? m.fstype
+										  : "the filesystem");
+		break;
+	case -ENODEV:
+		snprintf(buf, sizeof(buf), "no mount of device %u:%u is visible", major(k->dev),
+			 minor(k->dev));
+		break;
+	case -EPERM:
+		snprintf(buf, sizeof(buf), "no permission to open files by handle "
+					   "(CAP_DAC_READ_SEARCH)");
+		break;
+	case -ENOENT:
+		snprintf(buf, sizeof(buf), "the kernel cannot name the inode (no cached name) "
+					   "and no process maps it");
+		break;
+	default:
+		snprintf(buf, sizeof(buf), "open_by_handle_at: %s", strerror(-err));
+	}
+	replace(&e->note, buf);
 	e->dirty = true;
 }
 
@@ -143,6 +218,14 @@ void filecache_resolve(struct filecache *fc, struct file_resolver *resolver, con
 			set_path(e, bdev_path(sys_dir, k->dev), "bdev", false);
 			continue;
 		}
+		if (!resolver && !e->mapped_path) {
+			set_note(e, NULL, k, -EPERM);
+			if (e->tries >= FILECACHE_MAX_TRIES)
+				e->final = true;
+			else
+				fc->pending[kept++] = *k;
+			continue;
+		}
 		r = resolver ? file_resolver_by_handle(resolver, k->dev, k->ino, k->gen, &path,
 						       &deleted)
 			     : -ENODEV;
@@ -155,10 +238,17 @@ void filecache_resolve(struct filecache *fc, struct file_resolver *resolver, con
 			 * for ext2/3/4's reserved inodes below 11 (journal, resize ...),
 			 * which refuse handles but are no files anyone deleted. */
 			e->deleted = k->ino >= 11;
+			replace(&e->note, e->deleted ? "the file no longer exists"
+						     : "filesystem metadata inode");
 			e->final = true;
 			e->dirty = true;
 			continue;
 		}
+		if (e->mapped_path) { /* a process of ours maps it: its path will do */
+			set_path(e, strdup(e->mapped_path), "maps", false);
+			continue;
+		}
+		set_note(e, resolver, k, r);
 		queries[n] = (struct file_query){ .dev = k->dev, .ino = k->ino };
 		waiting[n++] = e;
 		fc->pending[kept++] = *k; /* retried next time unless named below */
@@ -191,4 +281,46 @@ void filecache_resolve(struct filecache *fc, struct file_resolver *resolver, con
 out:
 	free(queries);
 	free(waiting);
+}
+
+struct prune_candidate {
+	struct file_key key;
+	int64_t last_seen;
+};
+
+static int by_age(const void *a, const void *b)
+{
+	const struct prune_candidate *x = a, *y = b;
+
+	return x->last_seen < y->last_seen ? -1 : x->last_seen > y->last_seen;
+}
+
+size_t filecache_prune(struct filecache *fc, int64_t now, size_t max)
+{
+	struct prune_candidate *cand;
+	struct file_key *k;
+	struct file_entry *e;
+	size_t pos = 0, n = 0, dropped = 0;
+
+	if (fc->tab.count <= max / 2 + 1)
+		return 0; /* nothing old enough to matter yet: skip the scan */
+	cand = malloc(fc->tab.count * sizeof(*cand) + 1);
+	if (!cand)
+		return 0;
+	while (hashtab_next(&fc->tab, &pos, (void **)&k, (void **)&e))
+		if (e->db_id && !e->dirty && e->final)
+			cand[n++] = (struct prune_candidate){ *k, e->last_seen };
+	qsort(cand, n, sizeof(*cand), by_age);
+	for (size_t i = 0; i < n; i++) {
+		if (now - cand[i].last_seen < 600 && fc->tab.count <= max)
+			break;
+		e = hashtab_get(&fc->tab, &cand[i].key);
+		if (!e)
+			continue;
+		filecache_entry_free(e);
+		hashtab_del(&fc->tab, &cand[i].key);
+		dropped++;
+	}
+	free(cand);
+	return dropped;
 }

@@ -29,8 +29,11 @@ struct file_key {
 struct file_entry {
 	int64_t db_id;     /* 0 until written */
 	uint64_t written_tx; /* transaction that wrote db_id (see filecache_forget_tx) */
-	char *path;        /* NULL while unknown */
-	const char *source; /* "handle", "maps", "bdev" or NULL */
+	char *path;        /* host path; NULL while unknown */
+	const char *source; /* "handle", "maps", "dpath", "bdev" or NULL */
+	char *container_path; /* as a process in another mount namespace sees it */
+	char *mapped_path; /* as a process in our namespace maps it (a fallback) */
+	char *note;        /* why path is unknown, once resolution gave up */
 	int64_t last_seen;
 	int64_t written_seen; /* last_seen value last written */
 	uint8_t tries;     /* resolution attempts so far */
@@ -48,10 +51,19 @@ struct filecache {
 };
 
 void filecache_init(struct filecache *fc);
+void filecache_entry_free(struct file_entry *e);
 void filecache_done(struct filecache *fc);
 
 /* Entry for key, created if absent; marks it seen at now. NULL on ENOMEM. */
 struct file_entry *filecache_touch(struct filecache *fc, const struct file_key *key, int64_t now);
+
+/*
+ * What a mapping process sees: from our mount namespace (host_view), the
+ * fallback path when the file cannot be opened by handle; from another
+ * namespace, the container's path, stored beside the host path.
+ */
+void filecache_learn_mapping(struct filecache *fc, const struct file_key *key, const char *path,
+			     bool host_view, int64_t now);
 
 /* Name the file again at the next resolve (it was just truncated or unlinked). */
 void filecache_recheck(struct filecache *fc, const struct file_key *key);
@@ -64,6 +76,14 @@ void filecache_forget_tx(struct filecache *fc, uint64_t tx);
  * rest.  resolver may be NULL (names only block devices).
  */
 void filecache_resolve(struct filecache *fc, struct file_resolver *resolver, const char *sys_dir);
+
+/*
+ * Forget entries to stay within max: written ones unseen for 10 minutes
+ * first, then the least recently seen written ones (seen again, a file is
+ * found in the database by its identity and named anew).  Returns how many
+ * were dropped.
+ */
+size_t filecache_prune(struct filecache *fc, int64_t now, size_t max);
 
 /* "/dev/NAME" for a block device via sys_dir/dev/block/MAJ:MIN; NULL if unknown. */
 char *bdev_path(const char *sys_dir, uint64_t dev);

@@ -194,22 +194,14 @@ struct loader *loader_free(struct loader *l)
 	return NULL;
 }
 
-int loader_seed_exec(struct loader *l)
+int loader_exec_iter_fd(struct loader *l)
 {
-	char buf[256];
 	int fd;
-	ssize_t n;
 
 	if (!l->exec_iter)
 		return -EOPNOTSUPP;
 	fd = bpf_iter_create(bpf_link__fd(l->skel->links.cw_seed_exec_inodes));
-	if (fd < 0)
-		return -errno;
-	/* The program prints nothing; reading drives it over every VMA. */
-	while ((n = read(fd, buf, sizeof(buf))) > 0)
-		;
-	close(fd);
-	return n < 0 ? -errno : 0;
+	return fd < 0 ? -errno : fd;
 }
 
 volatile uint32_t *loader_interval_seq(struct loader *l)

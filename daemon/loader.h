@@ -37,8 +37,13 @@ struct loader {
 int loader_open(struct loader **ret, const struct loader_opts *o, char *err, size_t errlen);
 struct loader *loader_free(struct loader *l);
 
-/* Run the iter/task_vma program once: adds every exec-mapped file to the set. */
-int loader_seed_exec(struct loader *l);
+/*
+ * Start a pass of the iter/task_vma program: reading the returned fd runs
+ * it over every task's VMAs, adding exec-mapped files to the set and
+ * yielding a struct cw_exec_vma for each file it sees first.  -errno if the
+ * iterator is not attached.
+ */
+int loader_exec_iter_fd(struct loader *l);
 
 /* The interval sequence number shared with the programs. */
 volatile uint32_t *loader_interval_seq(struct loader *l);

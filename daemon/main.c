@@ -140,6 +140,9 @@ static void report(const struct interval_summary *s)
 	if (s->lost)
 		log_warn("interval %u: %llu events lost (see v_runs / intervals)", s->seq,
 			 (unsigned long long)s->lost);
+	if (s->dropped_names)
+		log_debug("interval %u: forgot %llu in-memory names to stay within bounds", s->seq,
+			  (unsigned long long)s->dropped_names);
 }
 
 /* Record until the duration elapses or a signal arrives; 0 or -errno. */
@@ -156,7 +159,9 @@ static int record(struct recorder *rec, const struct config *cfg)
 		return r;
 	}
 	while (!stop) {
-		struct pollfd p[2] = { { .fd = tfd, .events = POLLIN }, { .fd = sfd, .events = POLLIN } };
+		struct pollfd p[3] = { { .fd = tfd, .events = POLLIN },
+				       { .fd = sfd, .events = POLLIN },
+				       { .fd = recorder_events_fd(rec), .events = POLLIN } };
 		int timeout = -1;
 
 		if (end) {
@@ -164,11 +169,13 @@ static int record(struct recorder *rec, const struct config *cfg)
 
 			timeout = left > 0 ? (int)left * 1000 : 0;
 		}
-		r = poll(p, 2, timeout);
+		r = poll(p, 3, timeout);
 		if (r < 0 && errno != EINTR) {
 			r = -errno;
 			break;
 		}
+		if (p[2].revents & POLLIN)
+			recorder_consume_events(rec);
 		if (p[1].revents & POLLIN) {
 			struct signalfd_siginfo si;
 
@@ -320,7 +327,11 @@ int main(int argc, char **argv)
 		log_error("cannot write to database %s: %s", cfg.db_path, store_errmsg(store));
 		goto out;
 	}
-	r = recorder_new(&rec, loader, cgroups, store, run_id);
+	r = recorder_new(&rec,
+			 &(struct recorder_opts){ .pod_logs = cfg.pod_logs,
+						  .max_cgroups = cfg.max_cgroups,
+						  .max_files = cfg.max_files },
+			 loader, cgroups, store, run_id);
 	if (r < 0) {
 		log_error("cannot set up the recorder: %s", strerror(-r));
 		goto out;

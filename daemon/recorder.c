@@ -39,6 +39,9 @@ struct root_key {
 };
 
 struct recorder {
+	struct recorder_opts opts;
+	struct podlogs *podlogs;
+	uint64_t dropped_names;    /* since the last interval written */
 	struct loader *loader;
 	struct cgroups *cgroups;
 	struct store *store;
@@ -90,13 +93,16 @@ static int on_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
-int recorder_new(struct recorder **ret, struct loader *loader, struct cgroups *cgroups,
-		 struct store *store, int64_t run_id)
+int recorder_new(struct recorder **ret, const struct recorder_opts *o, struct loader *loader,
+		 struct cgroups *cgroups, struct store *store, int64_t run_id)
 {
 	struct recorder *r = calloc(1, sizeof(*r));
 
 	if (!r)
 		return -ENOMEM;
+	r->opts = *o;
+	if (podlogs_new(o->pod_logs, &r->podlogs) < 0)
+		r->podlogs = NULL;
 	r->loader = loader;
 	r->cgroups = cgroups;
 	r->store = store;
@@ -124,6 +130,7 @@ struct recorder *recorder_free(struct recorder *r)
 	if (!r)
 		return NULL;
 	ring_buffer__free(r->rb);
+	podlogs_free(r->podlogs);
 	file_resolver_free(r->resolver);
 	filecache_done(&r->files);
 	hashtab_done(&r->relevant);
@@ -138,13 +145,89 @@ const char *recorder_error(struct recorder *r)
 	return store_errmsg(r->store);
 }
 
+int recorder_events_fd(struct recorder *r)
+{
+	return ring_buffer__epoll_fd(r->rb);
+}
+
+void recorder_consume_events(struct recorder *r)
+{
+	r->event_now = now_s();
+	ring_buffer__consume(r->rb);
+}
+
+/* One process's view of a file first seen mapped executable. */
+static void on_exec_vma(void *ctx, const struct cw_exec_vma *rec)
+{
+	struct recorder *r = ctx;
+	struct file_key k = {
+		.dev = kdev_to_dev(rec->dev),
+		.ino = rec->ino,
+		.gen = rec->gen,
+		.kind = FILE_KIND_FILE,
+	};
+	bool deleted, other_ns;
+	char *path = NULL;
+
+	if (proc_mapping_path("/proc", rec->tgid, rec->start, &path, &deleted, &other_ns) == 0) {
+		filecache_learn_mapping(&r->files, &k, path, !other_ns, r->event_now);
+		free(path);
+	} else if (rec->path_len > 1) {
+		/* The process is gone: bpf_d_path from our root is what is left. */
+		filecache_learn_mapping(&r->files, &k, rec->path, true, r->event_now);
+	}
+}
+
+/* Refresh the exec-inode set and learn the paths of newly mapped files. */
+static void seed_exec(struct recorder *r, int64_t now)
+{
+	int fd = loader_exec_iter_fd(r->loader);
+
+	if (fd < 0)
+		return;
+	r->event_now = now;
+	exec_iter_read(fd, on_exec_vma, r);
+	close(fd);
+}
+
 int recorder_prime(struct recorder *r)
 {
 	int64_t now = now_s();
 
-	loader_seed_exec(r->loader);
+	seed_exec(r, now);
 	r->recursion_prev = loader_recursion_misses(r->loader);
 	return cgroups_walk(r->cgroups, now);
+}
+
+/* Kubernetes names for pod cgroups, retried for a few minutes after creation. */
+#define NAME_TRIES 30
+
+static void name_pods(struct recorder *r)
+{
+	struct cgroup_info **v;
+	size_t pos = 0;
+	bool refreshed = false;
+
+	if (!r->podlogs)
+		return;
+	while (hashtab_next(&r->cgroups->by_id, &pos, NULL, (void **)&v)) {
+		struct cgroup_info *cg = *v;
+
+		if (!cg->is_pod || cg->names_known || cg->name_tries >= NAME_TRIES || cg->removed)
+			continue;
+		if (!refreshed) {
+			if (podlogs_refresh(r->podlogs) < 0)
+				return; /* no log directory on this node */
+			refreshed = true;
+		}
+		cg->name_tries++;
+		if (podlogs_lookup(r->podlogs, cg->owner.pod_uid, cg->owner.container_id,
+				   &cg->names) &&
+		    (cg->names.container[0] || !cg->owner.container_id[0])) {
+			cg->names_known = true;
+			cg->dirty = true;
+		}
+	}
 }
 
 /* Wait until no BPF program can still be using the previous buffer. */
@@ -193,6 +276,11 @@ static struct file_entry *file_of(struct recorder *r, uint32_t kdev, uint64_t in
 	struct file_key k = file_key_of(kdev, ino, gen);
 
 	return filecache_touch(&r->files, &k, now);
+}
+
+static const char *nonempty(const char *s)
+{
+	return s && *s ? s : NULL;
 }
 
 /* Make sure the cgroup is in the table, even if it was never seen by name. */
@@ -351,8 +439,17 @@ static int file_id(struct recorder *r, uint32_t kdev, uint64_t ino, uint32_t gen
 	if (!e)
 		return -ENOMEM;
 	if (!e->db_id || e->dirty || e->last_seen - e->written_seen >= 60) {
-		err = store_file(r->store, kdev_to_dev(kdev), ino, gen, ino == 0 ? "bdev" : "file",
-				 e->path, e->source, e->deleted, now, &e->db_id);
+		err = store_file(r->store, &(struct file_row){
+			.dev = kdev_to_dev(kdev),
+			.ino = ino,
+			.gen = gen,
+			.kind = ino == 0 ? "bdev" : "file",
+			.path = e->path,
+			.path_source = e->source,
+			.container_path = e->container_path,
+			.path_note = e->path ? NULL : e->note,
+			.deleted = e->deleted,
+		}, now, &e->db_id);
 		if (err < 0)
 			return err;
 		e->written_tx = r->tx;
@@ -387,8 +484,21 @@ static int write_rows(struct recorder *r, int64_t ts, uint32_t seq, struct inter
 
 		if (!cg->dirty)
 			continue;
-		err = store_cgroup(r->store, cg->id, cg->path, cg->first_seen, cg->last_seen,
-				   cg->removed);
+		err = store_cgroup(r->store, &(struct cgroup_row){
+			.id = cg->id,
+			.path = cg->path,
+			.first_seen = cg->first_seen,
+			.last_seen = cg->last_seen,
+			.removed = cg->removed,
+			.pod_uid = nonempty(cg->owner.pod_uid),
+			.container_id = nonempty(cg->owner.container_id),
+			.qos = nonempty(cg->owner.qos),
+			.runtime = nonempty(cg->owner.runtime),
+			.unit = nonempty(cg->owner.unit),
+			.namespace = cg->names_known ? nonempty(cg->names.namespace) : NULL,
+			.pod = cg->names_known ? nonempty(cg->names.pod) : NULL,
+			.container = cg->names_known ? nonempty(cg->names.container) : NULL,
+		});
 		if (err < 0)
 			return err;
 	}
@@ -478,6 +588,8 @@ static int write_intervals(struct recorder *r, int64_t ts, int64_t duration_ms,
 			ii.lost_ringbuf = b->lost[CW_LOST_RINGBUF];
 			ii.lost_exec = b->lost[CW_LOST_EXEC_SET];
 			ii.lost_user = b->lost_user; /* incl. skipped program runs */
+			ii.dropped_names = r->dropped_names;
+			sum->dropped_names = r->dropped_names;
 			sum->lost = ii.lost_evict + ii.lost_add + ii.lost_refault + ii.lost_shadow +
 				    ii.lost_ringbuf + ii.lost_exec + ii.lost_user;
 		}
@@ -547,11 +659,12 @@ int recorder_interval(struct recorder *r, struct interval_summary *sum)
 
 	r->event_now = ts;
 	ring_buffer__consume(r->rb);
-	loader_seed_exec(r->loader);
+	seed_exec(r, ts);
 	cgroups_walk(r->cgroups, ts);
 	if (r->loader->brackets)
 		fill_roots(r, ts, seq);
 	learn_batch(r, ts);
+	name_pods(r);
 	filecache_resolve(&r->files, r->resolver, "/sys");
 
 	r->tx++;
@@ -576,6 +689,9 @@ int recorder_interval(struct recorder *r, struct interval_summary *sum)
 			(*v)->written_seen = (*v)->last_seen;
 		}
 	r->prev_ts = ts;
+	/* Written: now the name tables may forget what they must. */
+	r->dropped_names = cgroups_prune(r->cgroups, ts, r->opts.max_cgroups) +
+			   filecache_prune(&r->files, ts, r->opts.max_files);
 
 	sum->seq = seq;
 	sum->ts = ts;

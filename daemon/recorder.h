@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include "cgroups.h"
 #include "collector.h"
+#include "execmaps.h"
 #include "filecache.h"
 #include "loader.h"
 #include "store.h"
@@ -20,14 +21,25 @@ struct interval_summary {
 	int64_t ts;
 	uint64_t evicted_pages, exec_evicted_pages, refaulted_pages, added_pages;
 	uint64_t lost;
+	uint64_t dropped_names;
 	uint64_t rows;
 	int64_t duration_ms;
 };
 
 struct recorder;
 
-int recorder_new(struct recorder **ret, struct loader *loader, struct cgroups *cgroups,
-		 struct store *store, int64_t run_id);
+struct recorder_opts {
+	const char *pod_logs; /* kubelet's pod log directory */
+	size_t max_cgroups;   /* bounds of the in-memory name tables */
+	size_t max_files;
+};
+
+int recorder_new(struct recorder **ret, const struct recorder_opts *o, struct loader *loader,
+		 struct cgroups *cgroups, struct store *store, int64_t run_id);
+
+/* The ring buffer of cgroup events, to poll between intervals. */
+int recorder_events_fd(struct recorder *r);
+void recorder_consume_events(struct recorder *r);
 struct recorder *recorder_free(struct recorder *r);
 
 /* Take the first memory.stat readings and seed the exec-inode set. */

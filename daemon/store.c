@@ -42,19 +42,35 @@ static const char *const sql[ST_MAX] = {
 	[ST_RUN_FLUSH] = "UPDATE runs SET last_flush = ?2 WHERE id = ?1",
 	[ST_INTERVAL] =
 		"INSERT INTO intervals (run, seq, ts, duration_ms, lost_evict, lost_add, "
-		"lost_refault, lost_shadow, lost_ringbuf, lost_exec, lost_user) "
-		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+		"lost_refault, lost_shadow, lost_ringbuf, lost_exec, lost_user, dropped_names) "
+		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+	/* Known names are never replaced by unknown ones (a restarted daemon
+	 * or a forgotten entry learns a cgroup again without its path). */
 	[ST_CGROUP] =
-		"INSERT INTO cgroups (id, path, first_seen, last_seen, removed) "
-		"VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (id) DO UPDATE SET "
+		"INSERT INTO cgroups (id, path, first_seen, last_seen, removed, pod_uid, "
+		"namespace, pod, container, container_id, qos, runtime, unit) "
+		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) "
+		"ON CONFLICT (id) DO UPDATE SET "
 		"path = COALESCE(excluded.path, path), "
-		"last_seen = MAX(last_seen, excluded.last_seen), removed = excluded.removed",
+		"last_seen = MAX(last_seen, excluded.last_seen), "
+		"removed = COALESCE(excluded.removed, removed), "
+		"pod_uid = COALESCE(excluded.pod_uid, pod_uid), "
+		"namespace = COALESCE(excluded.namespace, namespace), "
+		"pod = COALESCE(excluded.pod, pod), "
+		"container = COALESCE(excluded.container, container), "
+		"container_id = COALESCE(excluded.container_id, container_id), "
+		"qos = COALESCE(excluded.qos, qos), runtime = COALESCE(excluded.runtime, runtime), "
+		"unit = COALESCE(excluded.unit, unit)",
 	[ST_FILE] =
 		"INSERT INTO files (dev, ino, gen, kind, path, path_source, deleted, first_seen, "
-		"last_seen) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8) "
+		"last_seen, container_path, path_note) "
+		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10) "
 		"ON CONFLICT (dev, ino, gen) DO UPDATE SET last_seen = excluded.last_seen, "
 		"path = COALESCE(excluded.path, path), "
 		"path_source = COALESCE(excluded.path_source, path_source), "
+		"container_path = COALESCE(excluded.container_path, container_path), "
+		"path_note = CASE WHEN COALESCE(excluded.path, path) IS NULL "
+		"THEN COALESCE(excluded.path_note, path_note) END, "
 		"deleted = MAX(deleted, excluded.deleted) RETURNING id",
 	[ST_EVICTION] =
 		"INSERT INTO evictions (ts, victim, root, reclaimer, cause, file, exec, events, "
@@ -239,39 +255,42 @@ int store_interval(struct store *s, const struct interval_info *ii)
 	int r = RUN_WITH(s, ST_INTERVAL, ii->run, ii->seq, ii->ts, ii->duration_ms,
 			 (int64_t)ii->lost_evict, (int64_t)ii->lost_add, (int64_t)ii->lost_refault,
 			 (int64_t)ii->lost_shadow, (int64_t)ii->lost_ringbuf, (int64_t)ii->lost_exec,
-			 (int64_t)ii->lost_user);
+			 (int64_t)ii->lost_user, (int64_t)ii->dropped_names);
 
 	return r < 0 ? r : RUN_WITH(s, ST_RUN_FLUSH, ii->run, ii->ts);
 }
 
-int store_cgroup(struct store *s, uint64_t id, const char *path, int64_t first_seen,
-		 int64_t last_seen, int64_t removed)
+int store_cgroup(struct store *s, const struct cgroup_row *c)
 {
 	sqlite3_stmt *st = s->st[ST_CGROUP];
+	const char *text[] = { c->pod_uid, c->namespace, c->pod, c->container, c->container_id,
+			       c->qos, c->runtime, c->unit };
 
-	bind_i64(st, 1, (int64_t)id);
-	bind_text(st, 2, path);
-	bind_i64(st, 3, first_seen);
-	bind_i64(st, 4, last_seen);
-	bind_opt(st, 5, removed, 0);
+	bind_i64(st, 1, (int64_t)c->id);
+	bind_text(st, 2, c->path);
+	bind_i64(st, 3, c->first_seen);
+	bind_i64(st, 4, c->last_seen);
+	bind_opt(st, 5, c->removed, 0);
+	for (int i = 0; i < (int)ARRAY_SIZE(text); i++)
+		bind_text(st, 6 + i, text[i]);
 	return run(s, ST_CGROUP);
 }
 
-int store_file(struct store *s, uint64_t dev, uint64_t ino, uint32_t gen, const char *kind,
-	       const char *path, const char *path_source, bool deleted, int64_t now,
-	       int64_t *ret_id)
+int store_file(struct store *s, const struct file_row *f, int64_t now, int64_t *ret_id)
 {
 	sqlite3_stmt *st = s->st[ST_FILE];
 	int rc;
 
-	bind_i64(st, 1, (int64_t)dev);
-	bind_i64(st, 2, (int64_t)ino);
-	bind_i64(st, 3, gen);
-	bind_text(st, 4, kind);
-	bind_text(st, 5, path);
-	bind_text(st, 6, path_source);
-	bind_i64(st, 7, deleted);
+	bind_i64(st, 1, (int64_t)f->dev);
+	bind_i64(st, 2, (int64_t)f->ino);
+	bind_i64(st, 3, f->gen);
+	bind_text(st, 4, f->kind);
+	bind_text(st, 5, f->path);
+	bind_text(st, 6, f->path_source);
+	bind_i64(st, 7, f->deleted);
 	bind_i64(st, 8, now);
+	bind_text(st, 9, f->container_path);
+	bind_text(st, 10, f->path_note);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		*ret_id = sqlite3_column_int64(st, 0);

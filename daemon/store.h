@@ -31,6 +31,27 @@ struct interval_info {
 	int64_t duration_ms;
 	uint64_t lost_evict, lost_add, lost_refault, lost_shadow, lost_ringbuf, lost_exec;
 	uint64_t lost_user;
+	uint64_t dropped_names; /* in-memory name entries forgotten to stay bounded */
+};
+
+struct file_row {
+	uint64_t dev, ino;
+	uint32_t gen;
+	const char *kind;           /* "file" or "bdev" */
+	const char *path;           /* host path or NULL */
+	const char *path_source;
+	const char *container_path; /* NULL unless a containerised process maps it */
+	const char *path_note;      /* why path is NULL */
+	bool deleted;
+};
+
+struct cgroup_row {
+	uint64_t id;
+	const char *path;
+	int64_t first_seen, last_seen, removed;
+	/* NULL when unknown */
+	const char *pod_uid, *namespace, *pod, *container, *container_id;
+	const char *qos, *runtime, *unit;
 };
 
 /* Takes ownership of db (closed by store_free). */
@@ -47,11 +68,8 @@ int store_run_start(struct store *s, const struct run_info *ri, int64_t *ret_run
 int store_run_stop(struct store *s, int64_t run, int64_t stopped);
 int store_interval(struct store *s, const struct interval_info *ii);
 
-int store_cgroup(struct store *s, uint64_t id, const char *path, int64_t first_seen,
-		 int64_t last_seen, int64_t removed);
-int store_file(struct store *s, uint64_t dev, uint64_t ino, uint32_t gen, const char *kind,
-	       const char *path, const char *path_source, bool deleted, int64_t now,
-	       int64_t *ret_id);
+int store_cgroup(struct store *s, const struct cgroup_row *c);
+int store_file(struct store *s, const struct file_row *f, int64_t now, int64_t *ret_id);
 int store_eviction(struct store *s, int64_t ts, uint64_t victim, uint64_t root,
 		   uint64_t reclaimer, int cause, int64_t file, bool exec, uint64_t events,
 		   uint64_t pages);

@@ -297,7 +297,11 @@ static double absd(double x)
 	return x < 0 ? -x : x;
 }
 
-/* 64 buckets from 1 us, two per power of two, contiguous. */
+/*
+ * 64 buckets, two per power of two of microseconds, contiguous.  The BPF
+ * side puts every distance below 2 us into bucket 0 and never fills bucket
+ * 1, so (schema 2) bucket 0 is [0, 2) us and bucket 1 is empty at 2 us.
+ */
 static void check_buckets(sqlite3 *db)
 {
 	sqlite3_stmt *st = NULL;
@@ -317,7 +321,8 @@ static void check_buckets(sqlite3 *db)
 		double lo = sqlite3_column_double(st, 1), hi = sqlite3_column_double(st, 2);
 		double mid = sqlite3_column_double(st, 3);
 		/* lower bound in us: 2^k for b = 2k, 1.5 * 2^k for b = 2k + 1 */
-		double expect_lo = (double)(1ULL << (b / 2)) * (b % 2 ? 1.5 : 1.0) / 1000.0;
+		double expect_lo = b == 0 ? 0.0 : b == 1 ? 0.002
+					 : (double)(1ULL << (b / 2)) * (b % 2 ? 1.5 : 1.0) / 1000.0;
 		char name[64];
 
 		snprintf(name, sizeof(name), "bucket %d", b);
@@ -331,15 +336,16 @@ static void check_buckets(sqlite3 *db)
 			TEST_FAIL_("%s: lower_ms %.12g != upper_ms %.12g of bucket %d", name, lo,
 				   prev_upper, b - 1);
 		test_checks++;
-		if (!(hi > lo) || absd(mid - (lo + hi) / 2) > hi * 1e-12)
+		if (!(hi > lo || (b == 1 && hi == lo)) || absd(mid - (lo + hi) / 2) > hi * 1e-12)
 			TEST_FAIL_("%s: lower %.9g upper %.9g mid %.9g", name, lo, hi, mid);
 		prev_upper = hi;
 		n++;
 	}
 	sqlite3_finalize(st);
 	ASSERT_EQ(n, CW_HIST_BUCKETS, "buckets read");
-	ASSERT_EQ(query_int(db, "SELECT lower_ms = 0.001 FROM refault_buckets WHERE bucket = 0"),
-		  1, "bucket 0 starts at 1 us");
+	ASSERT_EQ(query_int(db, "SELECT lower_ms = 0 AND upper_ms = 0.002 FROM refault_buckets "
+				"WHERE bucket = 0"),
+		  1, "bucket 0 holds everything below 2 us");
 }
 
 static void test_create(void)

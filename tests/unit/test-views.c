@@ -53,6 +53,10 @@ static void memstat_of(struct memstat *m, int64_t anon, int64_t file)
 	m->file = file;
 }
 
+#define CG(id_, path_, removed_)                                                    \
+	(struct cgroup_row){ .id = id_, .path = path_, .first_seen = 990, .last_seen = 1010,    \
+			     .removed = removed_ }
+
 static bool fill(struct store *s, int64_t *exec_file, int64_t *data_file)
 {
 	struct interval_info ii = { 0 };
@@ -67,15 +71,23 @@ static bool fill(struct store *s, int64_t *exec_file, int64_t *data_file)
 
 	ok &= ASSERT_OK(store_begin(s), "begin");
 	ok &= ASSERT_OK(store_run_start(s, &ri, &run), "run");
-	ok &= ASSERT_OK(store_cgroup(s, ROOT, "/", 990, 1010, 0), "cgroup /");
-	ok &= ASSERT_OK(store_cgroup(s, P, "/P", 990, 1010, 0), "cgroup P");
-	ok &= ASSERT_OK(store_cgroup(s, APP, "/P/app", 990, 1010, 0), "cgroup app");
-	ok &= ASSERT_OK(store_cgroup(s, HOG, "/P/hog", 990, 1010, 1011), "cgroup hog");
-	ok &= ASSERT_OK(store_cgroup(s, P2, "/P2", 990, 1010, 0), "cgroup P2");
-	ok &= ASSERT_OK(store_file(s, 65024, 42, 7, "file", "/opt/app/lib/libjvm.so", "handle",
-				   false, 1000, exec_file), "exec file");
-	ok &= ASSERT_OK(store_file(s, 65024, 43, 9, "file", "/var/log/app.log", "handle", false,
-				   1000, data_file), "data file");
+	ok &= ASSERT_OK(store_cgroup(s, &CG(ROOT, "/", 0)), "cgroup /");
+	ok &= ASSERT_OK(store_cgroup(s, &CG(P, "/P", 0)), "cgroup P");
+	ok &= ASSERT_OK(store_cgroup(s, &(struct cgroup_row){ .id = APP, .path = "/P/app",
+			.first_seen = 990, .last_seen = 1010, .namespace = "payments",
+			.pod = "api-7d9f", .container = "app", .pod_uid = "u-1" }), "cgroup app");
+	ok &= ASSERT_OK(store_cgroup(s, &(struct cgroup_row){ .id = HOG, .path = "/P/hog",
+			.first_seen = 990, .last_seen = 1010, .removed = 1011,
+			.container = "log-shipper" }), "cgroup hog");
+	ok &= ASSERT_OK(store_cgroup(s, &CG(P2, "/P2", 0)), "cgroup P2");
+	/* Learned again without names (a restart): the names stay. */
+	ok &= ASSERT_OK(store_cgroup(s, &CG(APP, NULL, 0)), "cgroup app again");
+	ok &= ASSERT_OK(store_file(s, &(struct file_row){ .dev = 65024, .ino = 42, .gen = 7,
+			.kind = "file", .path = "/opt/app/lib/libjvm.so", .path_source = "handle",
+			.container_path = "/usr/lib/libjvm.so" }, 1000, exec_file), "exec file");
+	ok &= ASSERT_OK(store_file(s, &(struct file_row){ .dev = 65024, .ino = 43, .gen = 9,
+			.kind = "file", .path = "/var/log/app.log", .path_source = "handle" }, 1000,
+			data_file), "data file");
 
 	/* ts 1000: app's exec pages evicted under P's limit, two reclaimers. */
 	ok &= ASSERT_OK(store_eviction(s, 1000, APP, P, APP, CW_CAUSE_LIMIT, *exec_file, true,
@@ -197,6 +209,18 @@ int main(void)
 		     "12,node-a,filemap_delete,filemap_add", "lost events summed over intervals");
 	ASSERT_STREQ(q("SELECT removed FROM v_cgroups WHERE path = '/P/hog'"), "1011",
 		     "removed cgroups keep their path");
+	ASSERT_STREQ(q("SELECT path || ',' || namespace || ',' || pod || ',' || container FROM v_cgroups WHERE id = 101"),
+		     "/P/app,payments,api-7d9f,app", "names survive a nameless update");
+
+	/* Names in the views (schema 2). */
+	ASSERT_STREQ(q("SELECT victim_namespace || ',' || victim_pod || ',' || victim_container || ',' || container_file FROM v_exec_thrash"),
+		     "payments,api-7d9f,app,/usr/lib/libjvm.so", "victim names and container path");
+	ASSERT_STREQ(q("SELECT top_pressure_container FROM v_exec_thrash"), "log-shipper",
+		     "top pressure's container name");
+	ASSERT_STREQ(q("SELECT DISTINCT victim_namespace || '/' || victim_pod FROM v_evictions WHERE file = '/var/log/app.log'"),
+		     "payments/api-7d9f", "v_evictions names the victim");
+	ASSERT_STREQ(q("SELECT lower_ms || ',' || upper_ms FROM refault_buckets WHERE bucket = 0"),
+		     "0.0,0.002", "bucket 0 covers everything below 2 us");
 out:
 	store_free(s);
 	unlink(path);
