@@ -11,6 +11,7 @@
 #include <string.h>
 #include <bpf/bpf.h>
 #include "collector.h"
+#include "util.h"
 
 _Static_assert(sizeof(struct cw_evict_key) == 48, "cw_evict_key ABI");
 _Static_assert(sizeof(struct cw_add_key) == 24, "cw_add_key ABI");
@@ -52,31 +53,13 @@ void sum_percpu_counts(const void *values, int ncpus, struct cw_counts *out)
 	}
 }
 
-static int grow(void **arr, size_t *cap, size_t need, size_t elem)
-{
-	size_t ncap;
-	void *n;
-
-	if (need <= *cap)
-		return 0;
-	ncap = *cap ? *cap : 256;
-	while (ncap < need)
-		ncap *= 2;
-	n = realloc(*arr, ncap * elem);
-	if (!n)
-		return -ENOMEM;
-	*arr = n;
-	*cap = ncap;
-	return 0;
-}
-
 typedef int (*take_fn)(struct batch *b, const void *key, const void *value, int ncpus);
 
 static int take_evict(struct batch *b, const void *key, const void *value, int ncpus)
 {
 	struct evict_row *r;
 
-	if (grow((void **)&b->ev, &b->cap_ev, b->n_ev + 1, sizeof(*b->ev)) < 0)
+	if (grow_array((void **)&b->ev, &b->cap_ev, b->n_ev + 1, sizeof(*b->ev)) < 0)
 		return -ENOMEM;
 	r = &b->ev[b->n_ev++];
 	memcpy(&r->key, key, sizeof(r->key));
@@ -88,7 +71,7 @@ static int take_add(struct batch *b, const void *key, const void *value, int ncp
 {
 	struct add_row *r;
 
-	if (grow((void **)&b->add, &b->cap_add, b->n_add + 1, sizeof(*b->add)) < 0)
+	if (grow_array((void **)&b->add, &b->cap_add, b->n_add + 1, sizeof(*b->add)) < 0)
 		return -ENOMEM;
 	r = &b->add[b->n_add++];
 	memcpy(&r->key, key, sizeof(r->key));
@@ -101,7 +84,7 @@ static int take_refault(struct batch *b, const void *key, const void *value, int
 	struct refault_row *r;
 
 	(void)ncpus;
-	if (grow((void **)&b->rf, &b->cap_rf, b->n_rf + 1, sizeof(*b->rf)) < 0)
+	if (grow_array((void **)&b->rf, &b->cap_rf, b->n_rf + 1, sizeof(*b->rf)) < 0)
 		return -ENOMEM;
 	r = &b->rf[b->n_rf++];
 	memcpy(&r->key, key, sizeof(r->key));

@@ -45,16 +45,10 @@ void filecache_done(struct filecache *fc)
 
 static void add_pending(struct filecache *fc, const struct file_key *key)
 {
-	if (fc->n_pending == fc->cap_pending) {
-		size_t ncap = fc->cap_pending ? fc->cap_pending * 2 : 64;
-		void *n = realloc(fc->pending, ncap * sizeof(*fc->pending));
-
-		if (!n)
-			return; /* stays unnamed; counted nowhere worse than unknown */
-		fc->pending = n;
-		fc->cap_pending = ncap;
-	}
-	fc->pending[fc->n_pending++] = *key;
+	/* Out of memory: the file just stays unnamed. */
+	if (grow_array((void **)&fc->pending, &fc->cap_pending, fc->n_pending + 1,
+		       sizeof(*key)) == 0)
+		fc->pending[fc->n_pending++] = *key;
 }
 
 struct file_entry *filecache_touch(struct filecache *fc, const struct file_key *key, int64_t now)

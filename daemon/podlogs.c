@@ -34,9 +34,9 @@ struct podlogs {
 	char *pods_dir;
 	char *containers_dir;
 	struct pod_entry *pods;
-	size_t n_pods;
+	size_t n_pods, cap_pods;
 	struct container_entry *containers;
-	size_t n_containers;
+	size_t n_containers, cap_containers;
 };
 
 static bool split_copy(const char *s, size_t n, char *dst, size_t cap)
@@ -124,7 +124,6 @@ static int read_pods(struct podlogs *p)
 {
 	_cleanup_closedir_ DIR *d = opendir(p->pods_dir);
 	struct dirent *de;
-	size_t cap = 0;
 
 	p->n_pods = 0;
 	if (!d)
@@ -136,15 +135,8 @@ static int read_pods(struct podlogs *p)
 					   e.uid, sizeof(e.uid)))
 			continue;
 		only_container(dirfd(d), de->d_name, e.only_container, sizeof(e.only_container));
-		if (p->n_pods == cap) {
-			size_t ncap = cap ? cap * 2 : 64;
-			void *n = realloc(p->pods, ncap * sizeof(*p->pods));
-
-			if (!n)
-				return -ENOMEM;
-			p->pods = n;
-			cap = ncap;
-		}
+		if (grow_array((void **)&p->pods, &p->cap_pods, p->n_pods + 1, sizeof(e)) < 0)
+			return -ENOMEM;
 		p->pods[p->n_pods++] = e;
 	}
 	return 0;
@@ -176,7 +168,6 @@ static int read_containers(struct podlogs *p)
 {
 	_cleanup_closedir_ DIR *d = opendir(p->containers_dir);
 	struct dirent *de;
-	size_t cap = 0;
 
 	p->n_containers = 0;
 	if (!d)
@@ -186,15 +177,9 @@ static int read_containers(struct podlogs *p)
 
 		if (!parse_container_link(de->d_name, &e))
 			continue;
-		if (p->n_containers == cap) {
-			size_t ncap = cap ? cap * 2 : 64;
-			void *n = realloc(p->containers, ncap * sizeof(*p->containers));
-
-			if (!n)
-				return -ENOMEM;
-			p->containers = n;
-			cap = ncap;
-		}
+		if (grow_array((void **)&p->containers, &p->cap_containers, p->n_containers + 1,
+			       sizeof(e)) < 0)
+			return -ENOMEM;
 		p->containers[p->n_containers++] = e;
 	}
 	return 0;

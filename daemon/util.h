@@ -53,6 +53,28 @@ static inline void closedirp(DIR **d)
 #define TAKE_FD(fd) ({ int _fd = (fd); (fd) = -1; _fd; })
 
 /*
+ * Make room for need elements of size elem in *arr (capacity *cap,
+ * doubling from 64).  -ENOMEM leaves the array as it was.
+ */
+static inline int grow_array(void **arr, size_t *cap, size_t need, size_t elem)
+{
+	size_t ncap;
+	void *n;
+
+	if (need <= *cap)
+		return 0;
+	ncap = *cap ? *cap : 64;
+	while (ncap < need)
+		ncap *= 2;
+	n = realloc(*arr, ncap * elem);
+	if (!n)
+		return -ENOMEM;
+	*arr = n;
+	*cap = ncap;
+	return 0;
+}
+
+/*
  * Inside the kernel a dev_t is MAJOR << 20 | MINOR (what BPF reads from
  * i_sb->s_dev); user space (stat, /proc/PID/maps after makedev) uses glibc's
  * encoding.  Everything stored or shown by cachewatch is the user-space form.
