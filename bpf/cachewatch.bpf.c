@@ -43,13 +43,50 @@ DEFINE_AGG_MAP(add_1, BPF_MAP_TYPE_PERCPU_HASH, struct cw_add_key, struct cw_cou
 DEFINE_AGG_MAP(refault_0, BPF_MAP_TYPE_HASH, struct cw_refault_key, struct cw_refault_val);
 DEFINE_AGG_MAP(refault_1, BPF_MAP_TYPE_HASH, struct cw_refault_key, struct cw_refault_val);
 
-/* Recent reclaim evictions by page; sized by the daemon (--shadow-entries). */
+/* Recent reclaim evictions; sized by the daemon (a power of two of sets). */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 262144);
-	__type(key, struct cw_shadow_key);
-	__type(value, struct cw_shadow);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 131072);
+	__type(key, __u32);
+	__type(value, struct cw_shadow_set);
 } shadow SEC(".maps");
+
+/* Set mask of the shadow table: its size minus one (rodata, set by the loader). */
+const volatile __u32 shadow_mask = 131072 - 1;
+
+/*
+ * Refault sampling (--refault-sample): executable pages are always
+ * remembered; other pages only when the low sample_shift bits of their
+ * hash are zero, and each refault found then stands for 1 << sample_shift.
+ * Sampling by page hash keeps eviction and addition of a page consistent.
+ */
+const volatile __u32 sample_shift = 0;
+
+static __always_inline bool sampled_out(__u64 page_h)
+{
+	return sample_shift && (page_h & ((1ULL << sample_shift) - 1));
+}
+
+/*
+ * One-sided filters in front of the exec set and the truncation map: a bit
+ * per hash of (dev, ino, gen), set when a file enters either, never
+ * cleared.  A clear bit answers "no" with one array load, so the common
+ * case (a file never mapped executable, never truncated) costs no hash
+ * lookup; a set bit is checked in the map itself.
+ */
+#define CW_BLOOM_BITS (1 << 16)
+
+struct cw_blooms {
+	__u64 exec[CW_BLOOM_BITS / 64];
+	__u64 truncated[CW_BLOOM_BITS / 64];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct cw_blooms);
+} blooms SEC(".maps");
 
 /* Files seen mapped executable (value: last time seen, ns). */
 struct {
@@ -71,13 +108,13 @@ struct {
 	__type(value, __u64);
 } truncated SEC(".maps");
 
-/* Cumulative loss counters, indexed by enum cw_lost. */
+/* Cumulative counters, indexed by enum cw_counter. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, CW_LOST_MAX);
+	__uint(max_entries, CW_COUNTER_MAX);
 	__type(key, __u32);
 	__type(value, __u64);
-} lost SEC(".maps");
+} counters SEC(".maps");
 
 /* Rare events (cgroup mkdir/rmdir), consumed as they come. */
 struct {
@@ -85,12 +122,62 @@ struct {
 	__uint(max_entries, 1 << 20);
 } events SEC(".maps");
 
-static __always_inline void count_lost(__u32 why)
+static __always_inline void count(__u32 what)
 {
-	__u64 *n = bpf_map_lookup_elem(&lost, &why);
+	__u64 *n = bpf_map_lookup_elem(&counters, &what);
 
 	if (n)
 		(*n)++;
+}
+
+#define count_lost count
+
+static __always_inline __u64 mix64(__u64 x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ULL;
+	x ^= x >> 33;
+	return x;
+}
+
+static __always_inline __u64 file_hash(__u64 ino, __u32 dev, __u32 gen)
+{
+	return mix64(ino ^ ((__u64)dev << 32) ^ ((__u64)gen * 0x9e3779b97f4a7c15ULL));
+}
+
+static __always_inline __u64 page_hash(__u64 file, __u64 index)
+{
+	return mix64(file + index * 0xc2b2ae3d27d4eb4fULL);
+}
+
+/* Bloom bit of a file in one of the filters; NULL word if unavailable. */
+static __always_inline __u64 *bloom_word(bool truncated, __u64 fh, __u64 *bit)
+{
+	struct cw_blooms *b;
+	__u32 zero = 0, w = (fh >> 6) & (CW_BLOOM_BITS / 64 - 1);
+
+	b = bpf_map_lookup_elem(&blooms, &zero);
+	if (!b)
+		return NULL;
+	*bit = 1ULL << (fh & 63);
+	return truncated ? &b->truncated[w] : &b->exec[w];
+}
+
+static __always_inline void bloom_set(bool truncated, __u64 fh)
+{
+	__u64 bit, *w = bloom_word(truncated, fh, &bit);
+
+	if (w && !(*w & bit))
+		__sync_fetch_and_or(w, bit);
+}
+
+static __always_inline bool bloom_test(bool truncated, __u64 fh)
+{
+	__u64 bit, *w = bloom_word(truncated, fh, &bit);
+
+	return !w || (*w & bit);
 }
 
 /* Find the key's value, inserting a zeroed one if absent; NULL if full. */
@@ -159,30 +246,75 @@ static __always_inline bool folio_file(struct folio *f, __u64 *ino, __u32 *dev, 
  * set, which live positives also feed, so short-lived processes count).
  */
 static __always_inline bool file_is_exec(struct address_space *m, unsigned long index,
-					 struct cw_inode_key *ik)
+					 struct cw_inode_key *ik, __u64 fh)
 {
 	__u64 now;
 
 	if (!m->i_mmap.rb_root.rb_node)
-		return bpf_map_lookup_elem(&exec_inodes, ik) != NULL;
+		return bloom_test(false, fh) && bpf_map_lookup_elem(&exec_inodes, ik);
 	if (!immap_exec_covers(m, index))
 		return false;
-	if (!bpf_map_lookup_elem(&exec_inodes, ik)) {
+	if (!bloom_test(false, fh) || !bpf_map_lookup_elem(&exec_inodes, ik)) {
 		now = bpf_ktime_get_ns();
 		if (bpf_map_update_elem(&exec_inodes, ik, &now, BPF_ANY))
 			count_lost(CW_LOST_EXEC_SET);
+		bloom_set(false, fh);
 	}
 	return true;
 }
 
 /* Remember that the file was truncated (at most once a millisecond). */
-static __always_inline void note_truncation(struct cw_inode_key *ik)
+static __always_inline void note_truncation(struct cw_inode_key *ik, __u64 fh)
 {
-	__u64 now = bpf_ktime_get_ns(), *last = bpf_map_lookup_elem(&truncated, ik);
+	__u64 now = bpf_ktime_get_ns(), *last = NULL;
 
+	if (bloom_test(true, fh))
+		last = bpf_map_lookup_elem(&truncated, ik);
 	if (last && now - *last < 1000000)
 		return;
 	bpf_map_update_elem(&truncated, ik, &now, BPF_ANY);
+	bloom_set(true, fh);
+}
+
+/* Page hash as stored in the shadow table (0 means empty). */
+static __always_inline __u64 shadow_check(__u64 h)
+{
+	return h ? h : 1;
+}
+
+/* Remember a reclaim eviction, giving the older entry of a full set away. */
+static __always_inline void remember_eviction(struct cw_evict_key *k, __u64 fh,
+					      unsigned long index, __u32 seq)
+{
+	__u64 h = page_hash(fh, index), check = shadow_check(h);
+	__u32 set = h & shadow_mask, flags = k->flags;
+	struct cw_shadow_set *ss;
+	struct cw_shadow *e;
+
+	if (!(flags & CW_FLAG_EXEC)) {
+		if (sampled_out(h))
+			return;
+		if (sample_shift)
+			flags |= CW_FLAG_SAMPLED;
+	}
+	ss = bpf_map_lookup_elem(&shadow, &set);
+	if (!ss)
+		return;
+	if (ss->way[0].check == check || !ss->way[0].check)
+		e = &ss->way[0];
+	else if (ss->way[1].check == check || !ss->way[1].check)
+		e = &ss->way[1];
+	else {
+		e = ss->way[0].evict_ns <= ss->way[1].evict_ns ? &ss->way[0] : &ss->way[1];
+		count(CW_COUNT_SHADOW_DISPLACED);
+	}
+	e->check = 0; /* a reader never matches a half-written entry */
+	e->evict_ns = bpf_ktime_get_ns();
+	e->victim = (__u32)k->victim;
+	e->root = (__u32)k->root;
+	e->reclaimer = (__u32)k->reclaimer;
+	e->seq_cause_flags = (seq & CW_SEQ_MASK) | (__u32)k->cause << 24 | flags << 29;
+	e->check = check;
 }
 
 SEC("tp_btf/mm_filemap_delete_from_page_cache")
@@ -192,7 +324,7 @@ int BPF_PROG(cw_page_cache_delete, struct folio *f)
 	struct cw_inode_key ik = {};
 	struct cw_counts zero = {};
 	__u32 seq = interval_seq;
-	__u64 pages;
+	__u64 pages, fh;
 	void *map;
 
 	if (!folio_file(f, &k.ino, &k.dev, &k.gen, &k.flags))
@@ -204,28 +336,13 @@ int BPF_PROG(cw_page_cache_delete, struct folio *f)
 	ik.ino = k.ino;
 	ik.dev = k.dev;
 	ik.gen = k.gen;
-	if (!(k.flags & CW_FLAG_BDEV) && file_is_exec(f->mapping, f->index, &ik))
+	fh = file_hash(k.ino, k.dev, k.gen);
+	if (!(k.flags & CW_FLAG_BDEV) && file_is_exec(f->mapping, f->index, &ik, fh))
 		k.flags |= CW_FLAG_EXEC;
 	if (k.cause == CW_CAUSE_TRUNCATE)
-		note_truncation(&ik);
-
-	if (is_reclaim_cause(k.cause)) {
-		struct cw_shadow_key sk = {
-			.ino = k.ino, .index = f->index, .dev = k.dev, .gen = k.gen,
-		};
-		struct cw_shadow sv = {
-			.evict_ns = bpf_ktime_get_ns(),
-			.victim = k.victim,
-			.root = k.root,
-			.reclaimer = k.reclaimer,
-			.seq = seq,
-			.cause = k.cause,
-			.flags = k.flags,
-		};
-
-		if (bpf_map_update_elem(&shadow, &sk, &sv, BPF_ANY))
-			count_lost(CW_LOST_SHADOW_UPDATE);
-	}
+		note_truncation(&ik, fh);
+	if (is_reclaim_cause(k.cause))
+		remember_eviction(&k, fh, f->index, seq);
 
 	map = (seq & 1) ? (void *)&evict_1 : (void *)&evict_0;
 	add_counts(lookup_or_init(map, &k, &zero, CW_LOST_EVICT_MAP_FULL), pages);
@@ -258,26 +375,35 @@ static __always_inline __u32 hist_bucket(__u64 ns)
 	return b < CW_HIST_BUCKETS ? b : CW_HIST_BUCKETS - 1;
 }
 
-static __always_inline void record_refault(struct cw_shadow *s, __u64 memcg, __u64 ino,
-					   __u32 dev, __u32 gen, __u64 pages, __u32 seq)
+/* A 32-bit cgroup id back to 64 bits, with the high bits of one we know. */
+static __always_inline __u64 full_id(__u32 low, __u64 like)
 {
+	return low ? (like & ~0xffffffffULL) | low : 0;
+}
+
+static __always_inline void record_refault(const struct cw_shadow *s, struct cw_add_key *k,
+					   __u64 pages, __u32 seq)
+{
+	__u32 scf = s->seq_cause_flags;
 	struct cw_refault_key rk = {
-		.memcg = memcg,
-		.victim = s->victim,
-		.root = s->root,
-		.reclaimer = s->reclaimer,
-		.ino = ino,
-		.dev = dev,
-		.gen = gen,
-		.evict_seq = s->seq,
-		.cause = s->cause,
-		.flags = s->flags,
+		.memcg = k->memcg,
+		.victim = full_id(s->victim, k->memcg),
+		.root = full_id(s->root, k->memcg),
+		.reclaimer = full_id(s->reclaimer, k->memcg),
+		.ino = k->ino,
+		.dev = k->dev,
+		.gen = k->gen,
+		.evict_seq = scf & CW_SEQ_MASK, /* the daemon restores the high bits */
+		.cause = (scf >> 24) & 0x1f,
+		.flags = scf >> 29,
 	};
 	struct cw_refault_val zero = {};
 	__u64 now = bpf_ktime_get_ns();
 	struct cw_refault_val *v;
 	__u32 b;
 
+	if (rk.flags & CW_FLAG_SAMPLED)
+		pages <<= sample_shift;
 	b = hist_bucket(now > s->evict_ns ? now - s->evict_ns : 0);
 	v = lookup_or_init((seq & 1) ? (void *)&refault_1 : (void *)&refault_0, &rk, &zero,
 			   CW_LOST_REFAULT_MAP_FULL);
@@ -289,14 +415,53 @@ static __always_inline void record_refault(struct cw_shadow *s, __u64 memcg, __u
 		__sync_fetch_and_add(&v->hist[b], (__u32)pages);
 }
 
+/*
+ * Is this addition the return of a remembered eviction?  The entry is
+ * taken (copied, then marked consumed) when the page hash matches.  An
+ * eviction from before the file was last truncated does not count:
+ * truncation drops the kernel's shadow entries too.
+ */
+static __always_inline bool take_eviction(struct cw_add_key *k, __u64 fh, unsigned long index,
+					  struct cw_shadow *out)
+{
+	__u64 h = page_hash(fh, index), check = shadow_check(h);
+	__u32 set = h & shadow_mask;
+	struct cw_shadow_set *ss;
+	struct cw_shadow *e;
+
+	/* Not sampled and not an executable file: nothing can be remembered. */
+	if (sampled_out(h) && !bloom_test(false, fh))
+		return false;
+	ss = bpf_map_lookup_elem(&shadow, &set);
+	if (!ss)
+		return false;
+	if (ss->way[0].check == check)
+		e = &ss->way[0];
+	else if (ss->way[1].check == check)
+		e = &ss->way[1];
+	else
+		return false;
+	*out = *e;
+	e->check = 0;
+	if (out->check != check) /* overwritten while we copied */
+		return false;
+	if (bloom_test(true, fh)) {
+		struct cw_inode_key ik = { .ino = k->ino, .dev = k->dev, .gen = k->gen };
+		__u64 *trunc = bpf_map_lookup_elem(&truncated, &ik);
+
+		if (trunc && *trunc >= out->evict_ns)
+			return false;
+	}
+	return true;
+}
+
 SEC("tp_btf/mm_filemap_add_to_page_cache")
 int BPF_PROG(cw_page_cache_add, struct folio *f)
 {
 	struct cw_add_key k = {};
-	struct cw_shadow_key sk = {};
 	struct cw_counts zero = {};
 	__u32 seq = interval_seq;
-	struct cw_shadow *s;
+	struct cw_shadow ev;
 	__u8 flags = 0;
 	__u64 pages;
 
@@ -304,22 +469,8 @@ int BPF_PROG(cw_page_cache_add, struct folio *f)
 		return 0;
 	pages = folio_pages(f);
 	k.memcg = folio_memcg_id(f);
-
-	sk.ino = k.ino;
-	sk.index = f->index;
-	sk.dev = k.dev;
-	sk.gen = k.gen;
-	s = bpf_map_lookup_elem(&shadow, &sk);
-	if (s) {
-		struct cw_inode_key ik = { .ino = k.ino, .dev = k.dev, .gen = k.gen };
-		__u64 *trunc = bpf_map_lookup_elem(&truncated, &ik);
-
-		/* Evicted before the file was truncated: the kernel forgot it too. */
-		if (!trunc || *trunc < s->evict_ns)
-			record_refault(s, k.memcg, k.ino, k.dev, k.gen, pages, seq);
-		bpf_map_delete_elem(&shadow, &sk);
-	}
-
+	if (take_eviction(&k, file_hash(k.ino, k.dev, k.gen), f->index, &ev))
+		record_refault(&ev, &k, pages, seq);
 	add_counts(lookup_or_init((seq & 1) ? (void *)&add_1 : (void *)&add_0, &k, &zero,
 				  CW_LOST_ADD_MAP_FULL),
 		   pages);
@@ -402,6 +553,7 @@ int cw_seed_exec_inodes(struct bpf_iter__task_vma *ctx)
 	now = bpf_ktime_get_ns();
 	if (bpf_map_update_elem(&exec_inodes, &k, &now, BPF_ANY))
 		count_lost(CW_LOST_EXEC_SET);
+	bloom_set(false, file_hash(k.ino, k.dev, k.gen));
 	rec = bpf_map_lookup_elem(&exec_vma_scratch, &zero);
 	if (!rec)
 		return 0;

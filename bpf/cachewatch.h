@@ -30,20 +30,28 @@ enum cw_cause {
 /* Cause recorded for plain additions that were not refaults. */
 #define CW_CAUSE_NONE 0xff
 
-/* Why a kernel-side record was lost; index into the `lost` per-CPU array. */
-enum cw_lost {
+/*
+ * Kernel-side counters, indices into the `counters` per-CPU array.  The
+ * CW_LOST_* ones count records that were lost; the others measure.
+ */
+enum cw_counter {
 	CW_LOST_EVICT_MAP_FULL = 0,   /* eviction aggregate map full */
 	CW_LOST_ADD_MAP_FULL = 1,     /* addition aggregate map full */
 	CW_LOST_REFAULT_MAP_FULL = 2, /* refault aggregate map full */
-	CW_LOST_SHADOW_UPDATE = 3,    /* recent-eviction LRU update failed */
+	CW_LOST_SHADOW_UPDATE = 3,    /* unused since the shadow table is an array */
 	CW_LOST_RINGBUF = 4,          /* ring buffer reserve failed */
 	CW_LOST_EXEC_SET = 5,         /* exec-inode set update failed */
-	CW_LOST_MAX,
+	CW_COUNT_SHADOW_DISPLACED = 6, /* remembered eviction overwritten before its page
+					* came back: a refault that may go unseen */
+	CW_COUNTER_MAX,
 };
+
+#define CW_LOST_MAX CW_COUNT_SHADOW_DISPLACED /* counters below are losses */
 
 /* Bits of cw_evict_key.flags and cw_refault_key.flags. */
 #define CW_FLAG_EXEC 0x1 /* page covered by a VM_EXEC mapping, or file in exec set */
 #define CW_FLAG_BDEV 0x2 /* block-device page (filesystem metadata): dev = the disk, ino = 0 */
+#define CW_FLAG_SAMPLED 0x4 /* refault of a sampled page: counts for 1 << sample_shift pages */
 
 /* How the delete program learns the reclaim context (rodata, set by the loader). */
 enum cw_reclaim_ctx {
@@ -89,27 +97,33 @@ struct cw_add_key {
 };
 
 /*
- * Remembered eviction, keyed by the folio's first page (dev, ino, gen,
- * index) in an LRU map; an addition of a folio starting at that page is a
- * refault, and the entry is deleted.
+ * Remembered evictions, in a two-way set-associative table (an array of
+ * 64-byte sets, indexed by a hash of the folio's first page): an addition
+ * of a folio starting at the same page of the same file is a refault.  A
+ * full set gives its older entry to a newer eviction, so the table behaves
+ * like a cache of recent evictions with no locks and no allocation on the
+ * hot path.  The page is known by a 64-bit hash of (dev, ino, gen, index).
+ * cgroup ids keep their low 32 bits: the high bits are kernfs's id
+ * generation, the same for every cgroup of a hierarchy until 2^31 cgroups
+ * have been created; the refault takes them from the cgroup it is charged to.
  */
-struct cw_shadow_key {
-	__u64 ino;
-	__u64 index;
-	__u32 dev;
-	__u32 gen;
+struct cw_shadow {
+	__u64 check;    /* page hash; 0 = empty or consumed */
+	__u64 evict_ns; /* bpf_ktime_get_ns() at eviction */
+	__u32 victim;
+	__u32 root;
+	__u32 reclaimer;
+	__u32 seq_cause_flags; /* interval seq (low 24 bits) | cause << 24 | flags << 29 */
 };
 
-struct cw_shadow {
-	__u64 evict_ns; /* bpf_ktime_get_ns() at eviction */
-	__u64 victim;
-	__u64 root;
-	__u64 reclaimer;
-	__u32 seq; /* interval sequence number at eviction */
-	__u8 cause;
-	__u8 flags;
-	__u16 pad;
+#define CW_SHADOW_WAYS 2
+
+struct cw_shadow_set {
+	struct cw_shadow way[CW_SHADOW_WAYS];
 };
+
+#define CW_SEQ_BITS 24
+#define CW_SEQ_MASK ((1U << CW_SEQ_BITS) - 1)
 
 /*
  * Refault aggregate: pages re-added after an eviction seen by cachewatch,

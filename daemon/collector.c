@@ -18,8 +18,9 @@ _Static_assert(sizeof(struct cw_add_key) == 24, "cw_add_key ABI");
 _Static_assert(sizeof(struct cw_counts) == 16, "cw_counts ABI");
 _Static_assert(sizeof(struct cw_refault_key) == 56, "cw_refault_key ABI");
 _Static_assert(sizeof(struct cw_refault_val) == 16 + 4 * CW_HIST_BUCKETS, "cw_refault_val ABI");
-_Static_assert(sizeof(struct cw_shadow_key) == 24, "cw_shadow_key ABI");
-_Static_assert(sizeof(struct cw_shadow) == 40, "cw_shadow ABI");
+_Static_assert(sizeof(struct cw_shadow) == 32, "cw_shadow ABI");
+_Static_assert(sizeof(struct cw_shadow_set) == 64, "cw_shadow_set ABI: one cache line");
+_Static_assert(sizeof(struct cw_exec_vma) == 40 + CW_PATH_MAX, "cw_exec_vma ABI");
 _Static_assert(sizeof(struct cw_cgroup_event) == 24 + CW_CGROUP_PATH_MAX, "cw_cgroup_event ABI");
 
 #define ROUND8(n) (((n) + 7) & ~(size_t)7)
@@ -168,13 +169,13 @@ int collect_maps(struct batch *b, int evict_fd, int add_fd, int refault_fd, int 
 		     1, take_refault);
 }
 
-int collect_lost(struct batch *b, int lost_fd, int ncpus, uint64_t prev[CW_LOST_MAX])
+int collect_lost(struct batch *b, int lost_fd, int ncpus, uint64_t prev[CW_COUNTER_MAX])
 {
 	__u64 *vals = calloc((size_t)ncpus, sizeof(__u64));
 
 	if (!vals)
 		return -ENOMEM;
-	for (__u32 i = 0; i < CW_LOST_MAX; i++) {
+	for (__u32 i = 0; i < CW_COUNTER_MAX; i++) {
 		uint64_t total = 0;
 
 		if (bpf_map_lookup_elem(lost_fd, &i, vals) < 0) {

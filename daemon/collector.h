@@ -34,7 +34,8 @@ struct batch {
 	size_t n_add, cap_add;
 	struct refault_row *rf;
 	size_t n_rf, cap_rf;
-	uint64_t lost[CW_LOST_MAX]; /* this interval */
+	uint64_t lost[CW_COUNTER_MAX]; /* kernel counters' increase: losses below
+					* CW_LOST_MAX, then measures */
 	uint64_t lost_user;         /* rows dropped in user space (out of memory) */
 };
 
@@ -48,9 +49,9 @@ void sum_percpu_counts(const void *values, int ncpus, struct cw_counts *out);
 int collect_maps(struct batch *b, int evict_fd, int add_fd, int refault_fd, int ncpus);
 
 /*
- * Read the cumulative per-CPU loss counters; add the increase since *prev
- * (updated) to b->lost.
+ * Read the cumulative per-CPU counters (enum cw_counter); add the increase
+ * since *prev (updated) to b->lost.
  */
-int collect_lost(struct batch *b, int lost_fd, int ncpus, uint64_t prev[CW_LOST_MAX]);
+int collect_lost(struct batch *b, int lost_fd, int ncpus, uint64_t prev[CW_COUNTER_MAX]);
 
 #endif

@@ -37,6 +37,7 @@ static const struct option_def options[] = {
 	{ "config", 0, OPT_STRING, OFF(config_path), 0, 0, false },
 	{ "btf", 0, OPT_STRING, OFF(btf_path), 0, 0, true },
 	{ "shadow-entries", 0, OPT_U32, OFF(shadow_entries), 1024, 1U << 24, true },
+	{ "refault-sample", 0, OPT_U32, OFF(refault_sample), 1, 256, true },
 	{ "evict-entries", 0, OPT_U32, OFF(evict_entries), 16, 1U << 22, true },
 	{ "add-entries", 0, OPT_U32, OFF(add_entries), 16, 1U << 22, true },
 	{ "refault-entries", 0, OPT_U32, OFF(refault_entries), 16, 1U << 22, true },
@@ -62,9 +63,13 @@ const char *config_usage(void)
 	       "  --config FILE           read options from FILE: one \"name = value\" per line,\n"
 	       "                          names as the long options; flags given here win\n"
 	       "  --btf FILE              kernel BTF (default /sys/kernel/btf/vmlinux)\n"
-	       "  --shadow-entries N      recent evictions remembered to detect refaults\n"
-	       "                          (default 262144; a refault is missed when its page\n"
-	       "                          was pushed out of this table first)\n"
+	       "  --shadow-entries N      recent evictions remembered to detect refaults, rounded\n"
+	       "                          up to a power of two (default 262144, 32 bytes each;\n"
+	       "                          a refault is missed when its entry was given to a\n"
+	       "                          newer eviction first: intervals.shadow_displaced)\n"
+	       "  --refault-sample N      remember one in N evicted pages that are not executable\n"
+	       "                          (a power of two, default 1: every page); their refault\n"
+	       "                          figures become estimates, at a fraction of the cost\n"
 	       "  --evict-entries N       eviction keys per interval (default 16384)\n"
 	       "  --add-entries N         addition keys per interval (default 16384)\n"
 	       "  --refault-entries N     refault keys per interval (default 8192)\n"
@@ -92,6 +97,7 @@ void config_init(struct config *c)
 	c->btf_path = strdup("/sys/kernel/btf/vmlinux");
 	c->interval_s = 10;
 	c->shadow_entries = 262144;
+	c->refault_sample = 1;
 	c->evict_entries = 16384;
 	c->add_entries = 16384;
 	c->refault_entries = 8192;

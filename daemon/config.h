@@ -25,6 +25,7 @@ struct config {
 	uint32_t interval_s;
 	uint32_t duration_s;
 	uint32_t shadow_entries;
+	uint32_t refault_sample;
 	uint32_t evict_entries;
 	uint32_t add_entries;
 	uint32_t refault_entries;

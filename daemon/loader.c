@@ -94,6 +94,7 @@ int loader_open(struct loader **ret, const struct loader_opts *o, char *err, siz
 	struct cachewatch_bpf *s;
 	struct bpf_program *p;
 	struct loader *l;
+	__u32 shadow;
 	bool has_sc;
 	int r;
 
@@ -135,7 +136,13 @@ int loader_open(struct loader **ret, const struct loader_opts *o, char *err, siz
 	l->skel = s;
 	s->rodata->reclaim_ctx = l->brackets ? CW_RECLAIM_BRACKETS : CW_RECLAIM_SCAN_CONTROL;
 	s->rodata->memcg_hierarchy_id = o->memcg_hierarchy_id;
-	bpf_map__set_max_entries(s->maps.shadow, o->shadow_entries);
+	/* The shadow table is indexed by a hash mask: a power of two of sets. */
+	shadow = 512;
+	while (shadow * CW_SHADOW_WAYS < o->shadow_entries)
+		shadow <<= 1;
+	bpf_map__set_max_entries(s->maps.shadow, shadow);
+	s->rodata->shadow_mask = shadow - 1;
+	s->rodata->sample_shift = __builtin_ctz(o->refault_sample ? o->refault_sample : 1);
 	bpf_map__set_max_entries(s->maps.evict_0, o->evict_entries);
 	bpf_map__set_max_entries(s->maps.evict_1, o->evict_entries);
 	bpf_map__set_max_entries(s->maps.add_0, o->add_entries);
@@ -226,7 +233,7 @@ int loader_refault_fd(struct loader *l, int which)
 
 int loader_lost_fd(struct loader *l)
 {
-	return bpf_map__fd(l->skel->maps.lost);
+	return bpf_map__fd(l->skel->maps.counters);
 }
 
 int loader_events_fd(struct loader *l)

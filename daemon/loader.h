@@ -18,6 +18,7 @@ struct loader_opts {
 	const char *btf_path;
 	enum reclaim_ctx_mode reclaim_ctx;
 	uint32_t shadow_entries;
+	uint32_t refault_sample; /* power of two */
 	uint32_t evict_entries;
 	uint32_t add_entries;
 	uint32_t refault_entries;

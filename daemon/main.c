@@ -243,6 +243,11 @@ int main(int argc, char **argv)
 		config_done(&cfg);
 		return EXIT_USAGE;
 	}
+	if (cfg.refault_sample & (cfg.refault_sample - 1)) {
+		log_error("--refault-sample: %u is not a power of two (try --help)", cfg.refault_sample);
+		config_done(&cfg);
+		return EXIT_USAGE;
+	}
 	if (cfg.help) {
 		fputs(config_usage(), stdout);
 		config_done(&cfg);
@@ -283,6 +288,7 @@ int main(int argc, char **argv)
 		.btf_path = cfg.btf_path,
 		.reclaim_ctx = cfg.reclaim_ctx,
 		.shadow_entries = cfg.shadow_entries,
+		.refault_sample = cfg.refault_sample,
 		.evict_entries = cfg.evict_entries,
 		.add_entries = cfg.add_entries,
 		.refault_entries = cfg.refault_entries,
@@ -322,6 +328,7 @@ int main(int argc, char **argv)
 		.hooks = loader->hooks,
 		.reclaim_context = loader->brackets ? "brackets" : "scan_control",
 		.interval_s = cfg.interval_s,
+		.refault_sample = cfg.refault_sample,
 	};
 	if (store_run_start(store, &ri, &run_id) < 0) {
 		log_error("cannot write to database %s: %s", cfg.db_path, store_errmsg(store));

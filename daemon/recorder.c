@@ -54,7 +54,7 @@ struct recorder {
 	int64_t run_id;
 	int64_t event_now;         /* ts for ring-buffer events being consumed */
 	int64_t prev_ts;           /* ts of the last interval written (or start) */
-	uint64_t lost_prev[CW_LOST_MAX];
+	uint64_t lost_prev[CW_COUNTER_MAX];
 	uint64_t recursion_prev;
 	uint64_t tx;               /* number of the current write transaction */
 	uint32_t pending[PENDING_MAX]; /* seqs in the batch, not yet written */
@@ -249,9 +249,16 @@ static bool is_pending(const struct recorder *r, uint32_t seq)
 	return false;
 }
 
-/* ts of the eviction rows of interval seq: ts for this write, 0 if unknown. */
-static int64_t evict_ts_of(const struct recorder *r, uint32_t seq, uint32_t now_seq, int64_t ts)
+/*
+ * ts of the eviction rows of the interval whose seq ends in the low bits
+ * the shadow table kept: ts for this write, 0 if unknown.
+ */
+static int64_t evict_ts_of(const struct recorder *r, uint32_t low, uint32_t now_seq, int64_t ts)
 {
+	uint32_t seq = (now_seq & ~CW_SEQ_MASK) | (low & CW_SEQ_MASK);
+
+	if (seq > now_seq)
+		seq -= CW_SEQ_MASK + 1;
 	if (is_pending(r, seq))
 		return ts;
 	if (seq <= now_seq && now_seq - seq < SEQ_RING)
@@ -589,6 +596,7 @@ static int write_intervals(struct recorder *r, int64_t ts, int64_t duration_ms,
 			ii.lost_exec = b->lost[CW_LOST_EXEC_SET];
 			ii.lost_user = b->lost_user; /* incl. skipped program runs */
 			ii.dropped_names = r->dropped_names;
+			ii.shadow_displaced = b->lost[CW_COUNT_SHADOW_DISPLACED];
 			sum->dropped_names = r->dropped_names;
 			sum->lost = ii.lost_evict + ii.lost_add + ii.lost_refault + ii.lost_shadow +
 				    ii.lost_ringbuf + ii.lost_exec + ii.lost_user;

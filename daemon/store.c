@@ -37,13 +37,13 @@ static const char *const sql[ST_MAX] = {
 	[ST_ROLLBACK] = "ROLLBACK",
 	[ST_RUN_START] =
 		"INSERT INTO runs (started, hostname, kernel, version, hooks, reclaim_context, "
-		"interval_s) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+		"interval_s, refault_sample) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
 	[ST_RUN_STOP] = "UPDATE runs SET stopped = ?2 WHERE id = ?1",
 	[ST_RUN_FLUSH] = "UPDATE runs SET last_flush = ?2 WHERE id = ?1",
 	[ST_INTERVAL] =
 		"INSERT INTO intervals (run, seq, ts, duration_ms, lost_evict, lost_add, "
-		"lost_refault, lost_shadow, lost_ringbuf, lost_exec, lost_user, dropped_names) "
-		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+		"lost_refault, lost_shadow, lost_ringbuf, lost_exec, lost_user, dropped_names, "
+		"shadow_displaced) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
 	/* Known names are never replaced by unknown ones (a restarted daemon
 	 * or a forgotten entry learns a cgroup again without its path). */
 	[ST_CGROUP] =
@@ -239,6 +239,7 @@ int store_run_start(struct store *s, const struct run_info *ri, int64_t *ret_run
 	bind_text(st, 5, ri->hooks);
 	bind_text(st, 6, ri->reclaim_context);
 	bind_i64(st, 7, ri->interval_s);
+	bind_i64(st, 8, ri->refault_sample ? ri->refault_sample : 1);
 	r = run(s, ST_RUN_START);
 	if (r == 0)
 		*ret_run = sqlite3_last_insert_rowid(s->db);
@@ -255,7 +256,8 @@ int store_interval(struct store *s, const struct interval_info *ii)
 	int r = RUN_WITH(s, ST_INTERVAL, ii->run, ii->seq, ii->ts, ii->duration_ms,
 			 (int64_t)ii->lost_evict, (int64_t)ii->lost_add, (int64_t)ii->lost_refault,
 			 (int64_t)ii->lost_shadow, (int64_t)ii->lost_ringbuf, (int64_t)ii->lost_exec,
-			 (int64_t)ii->lost_user, (int64_t)ii->dropped_names);
+			 (int64_t)ii->lost_user, (int64_t)ii->dropped_names,
+			 (int64_t)ii->shadow_displaced);
 
 	return r < 0 ? r : RUN_WITH(s, ST_RUN_FLUSH, ii->run, ii->ts);
 }

@@ -22,6 +22,7 @@ struct run_info {
 	const char *hooks;
 	const char *reclaim_context;
 	uint32_t interval_s;
+	uint32_t refault_sample;
 };
 
 struct interval_info {
@@ -32,6 +33,7 @@ struct interval_info {
 	uint64_t lost_evict, lost_add, lost_refault, lost_shadow, lost_ringbuf, lost_exec;
 	uint64_t lost_user;
 	uint64_t dropped_names; /* in-memory name entries forgotten to stay bounded */
+	uint64_t shadow_displaced; /* remembered evictions overwritten unmatched */
 };
 
 struct file_row {

@@ -181,7 +181,7 @@ static void test_batch(void)
 	b.n_ev = 3;
 	b.n_add = 4;
 	b.n_rf = 5;
-	for (int i = 0; i < CW_LOST_MAX; i++)
+	for (int i = 0; i < CW_COUNTER_MAX; i++)
 		b.lost[i] = (uint64_t)i + 10;
 	b.lost_user = 9;
 
@@ -190,7 +190,7 @@ static void test_batch(void)
 	ASSERT_EQ(b.n_add, 0, "reset n_add");
 	ASSERT_EQ(b.n_rf, 0, "reset n_rf");
 	ASSERT_EQ(b.lost_user, 0, "reset lost_user");
-	for (int i = 0; i < CW_LOST_MAX; i++)
+	for (int i = 0; i < CW_COUNTER_MAX; i++)
 		ASSERT_EQ(b.lost[i], 0, "reset lost[]");
 	ASSERT_TRUE(b.ev == ev, "reset keeps the row arrays");
 	ASSERT_EQ(b.cap_ev, 8, "reset keeps the capacity");
@@ -223,7 +223,7 @@ static void test_bad_fds(int ncpus)
 	batch_done(&b);
 
 	memset(&b, 0, sizeof(b));
-	r = collect_lost(&b, -1, ncpus, (uint64_t[CW_LOST_MAX]){ 0 });
+	r = collect_lost(&b, -1, ncpus, (uint64_t[CW_COUNTER_MAX]){ 0 });
 	ASSERT_TRUE(r < 0, "collect_lost on a bad fd fails");
 	batch_done(&b);
 }
@@ -436,7 +436,7 @@ static bool set_lost(int fd, int ncpus, uint64_t base, uint64_t step)
 
 	if (!vals)
 		return TEST_FAIL_("calloc");
-	for (__u32 i = 0; i < CW_LOST_MAX && ok; i++) {
+	for (__u32 i = 0; i < CW_COUNTER_MAX && ok; i++) {
 		for (int c = 0; c < ncpus; c++)
 			vals[c] = base * (i + 1) + step * i + (uint64_t)c;
 		if (bpf_map_update_elem(fd, &i, vals, BPF_ANY) < 0)
@@ -458,7 +458,7 @@ static uint64_t lost_total(int ncpus, uint32_t i, uint64_t base, uint64_t step)
 
 static void test_collect_lost(int ncpus, int fd)
 {
-	uint64_t prev[CW_LOST_MAX] = { 0 };
+	uint64_t prev[CW_COUNTER_MAX] = { 0 };
 	struct batch b;
 
 	memset(&b, 0, sizeof(b));
@@ -467,7 +467,7 @@ static void test_collect_lost(int ncpus, int fd)
 		return;
 	if (!ASSERT_EQ(collect_lost(&b, fd, ncpus, prev), 0, "collect_lost first"))
 		return;
-	for (uint32_t i = 0; i < CW_LOST_MAX; i++) {
+	for (uint32_t i = 0; i < CW_COUNTER_MAX; i++) {
 		ASSERT_EQ(b.lost[i], lost_total(ncpus, i, 10, 0), "first delta is the total");
 		ASSERT_EQ(prev[i], lost_total(ncpus, i, 10, 0), "prev holds the total");
 	}
@@ -477,7 +477,7 @@ static void test_collect_lost(int ncpus, int fd)
 		return;
 	batch_reset(&b);
 	ASSERT_EQ(collect_lost(&b, fd, ncpus, prev), 0, "collect_lost second");
-	for (uint32_t i = 0; i < CW_LOST_MAX; i++) {
+	for (uint32_t i = 0; i < CW_COUNTER_MAX; i++) {
 		ASSERT_EQ(b.lost[i], (uint64_t)ncpus * 5 * i, "second delta");
 		ASSERT_EQ(prev[i], lost_total(ncpus, i, 10, 5), "prev after second");
 	}
@@ -485,18 +485,18 @@ static void test_collect_lost(int ncpus, int fd)
 	/* Unchanged counters without a reset: the batch keeps what it had
 	 * (an unwritten interval carries its losses), nothing is added. */
 	ASSERT_EQ(collect_lost(&b, fd, ncpus, prev), 0, "collect_lost unchanged");
-	for (uint32_t i = 0; i < CW_LOST_MAX; i++)
+	for (uint32_t i = 0; i < CW_COUNTER_MAX; i++)
 		ASSERT_EQ(b.lost[i], (uint64_t)ncpus * 5 * i, "unchanged counters add nothing");
 	batch_reset(&b);
 	ASSERT_EQ(collect_lost(&b, fd, ncpus, prev), 0, "collect_lost unchanged after reset");
-	for (uint32_t i = 0; i < CW_LOST_MAX; i++)
+	for (uint32_t i = 0; i < CW_COUNTER_MAX; i++)
 		ASSERT_EQ(b.lost[i], 0, "delta of unchanged counters");
 
 	/* Counters went back (map recreated): the new totals count. */
 	if (!set_lost(fd, ncpus, 1, 0))
 		return;
 	ASSERT_EQ(collect_lost(&b, fd, ncpus, prev), 0, "collect_lost after a reset");
-	for (uint32_t i = 0; i < CW_LOST_MAX; i++)
+	for (uint32_t i = 0; i < CW_COUNTER_MAX; i++)
 		ASSERT_EQ(b.lost[i], lost_total(ncpus, i, 1, 0), "delta after counter reset");
 }
 
@@ -526,7 +526,7 @@ int main(void)
 	rf_fd = create_map(BPF_MAP_TYPE_HASH, "cw_t_refault", sizeof(struct cw_refault_key),
 			   sizeof(struct cw_refault_val), MAP_ENTRIES);
 	lost_fd = create_map(BPF_MAP_TYPE_PERCPU_ARRAY, "cw_t_lost", sizeof(__u32),
-			     sizeof(__u64), CW_LOST_MAX);
+			     sizeof(__u64), CW_COUNTER_MAX);
 	if (ASSERT_TRUE(ev_fd >= 0 && add_fd >= 0 && rf_fd >= 0 && lost_fd >= 0,
 			"bpf_map_create")) {
 		test_collect_maps(ncpus, ev_fd, add_fd, rf_fd);
