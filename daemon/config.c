@@ -45,6 +45,9 @@ static const struct option_def options[] = {
 	{ "max-cgroups", 0, OPT_U32, OFF(max_cgroups), 64, 1U << 22, true },
 	{ "max-files", 0, OPT_U32, OFF(max_files), 256, 1U << 24, true },
 	{ "pod-logs", 0, OPT_STRING, OFF(pod_logs), 0, 0, true },
+	{ "raw-minutes", 0, OPT_U32, OFF(raw_minutes), 1, 10080, true },
+	{ "rollup-minutes", 0, OPT_U32, OFF(rollup_minutes), 1, 1440, true },
+	{ "keep-days", 0, OPT_U32, OFF(keep_days), 0, 3650, true },
 	{ "reclaim-context", 0, OPT_RECLAIM_CTX, OFF(reclaim_ctx), 0, 0, true },
 	{ "verbose", 'v', OPT_FLAG, OFF(verbose), 0, 0, true },
 	{ "help", 'h', OPT_FLAG, OFF(help), 0, 0, false },
@@ -79,6 +82,9 @@ const char *config_usage(void)
 	       "                          are forgotten (the database keeps them) and counted\n"
 	       "  --pod-logs DIR          kubelet's pod log directory, for pod and container\n"
 	       "                          names (default /var/log/pods)\n"
+	       "  --raw-minutes N         keep rows of every interval this long (default 60),\n"
+	       "  --rollup-minutes N      then sum them into rows this long (default 5),\n"
+	       "  --keep-days N           and delete them after this long (default 7; 0: never)\n"
 	       "  --reclaim-context MODE  auto, scan-control or brackets: how the reclaim root and\n"
 	       "                          kind are read (default auto: scan-control when the\n"
 	       "                          kernel's BTF has struct scan_control)\n"
@@ -104,6 +110,9 @@ void config_init(struct config *c)
 	c->exec_entries = 65536;
 	c->max_cgroups = 16384;
 	c->max_files = 65536;
+	c->raw_minutes = 60;
+	c->rollup_minutes = 5;
+	c->keep_days = 7;
 	c->pod_logs = strdup("/var/log/pods");
 	c->reclaim_ctx = RECLAIM_CTX_AUTO;
 }

@@ -32,6 +32,9 @@ struct config {
 	uint32_t exec_entries;
 	uint32_t max_cgroups;
 	uint32_t max_files;
+	uint32_t raw_minutes;
+	uint32_t rollup_minutes;
+	uint32_t keep_days;
 	enum reclaim_ctx_mode reclaim_ctx;
 	bool verbose;
 	bool help;

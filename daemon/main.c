@@ -140,6 +140,9 @@ static void report(const struct interval_summary *s)
 	if (s->lost)
 		log_warn("interval %u: %llu events lost (see v_runs / intervals)", s->seq,
 			 (unsigned long long)s->lost);
+	if (s->rolled_up < 0)
+		log_warn("interval %u: rolling up old rows failed (%s); retrying later", s->seq,
+			 strerror(-s->rolled_up));
 	if (s->dropped_names)
 		log_debug("interval %u: forgot %llu in-memory names to stay within bounds", s->seq,
 			  (unsigned long long)s->dropped_names);
@@ -337,7 +340,10 @@ int main(int argc, char **argv)
 	r = recorder_new(&rec,
 			 &(struct recorder_opts){ .pod_logs = cfg.pod_logs,
 						  .max_cgroups = cfg.max_cgroups,
-						  .max_files = cfg.max_files },
+						  .max_files = cfg.max_files,
+						  .raw_seconds = (int64_t)cfg.raw_minutes * 60,
+						  .rollup_seconds = (int64_t)cfg.rollup_minutes * 60,
+						  .keep_seconds = (int64_t)cfg.keep_days * 86400 },
 			 loader, cgroups, store, run_id);
 	if (r < 0) {
 		log_error("cannot set up the recorder: %s", strerror(-r));

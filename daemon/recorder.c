@@ -26,6 +26,7 @@
 #include <unistd.h>
 #include <bpf/libbpf.h>
 #include "recorder.h"
+#include "retention.h"
 #include "util.h"
 
 #define SEQ_RING 65536
@@ -40,6 +41,7 @@ struct root_key {
 
 struct recorder {
 	struct recorder_opts opts;
+	struct retention retention;
 	struct podlogs *podlogs;
 	uint64_t dropped_names;    /* since the last interval written */
 	struct loader *loader;
@@ -101,6 +103,12 @@ int recorder_new(struct recorder **ret, const struct recorder_opts *o, struct lo
 	if (!r)
 		return -ENOMEM;
 	r->opts = *o;
+	r->retention = (struct retention){
+		.raw_seconds = o->raw_seconds,
+		.bucket_seconds = o->rollup_seconds,
+		.keep_seconds = o->keep_seconds,
+	};
+	retention_load(&r->retention, store_db(store));
 	if (podlogs_new(o->pod_logs, &r->podlogs) < 0)
 		r->podlogs = NULL;
 	r->loader = loader;
@@ -542,12 +550,11 @@ static int write_rows(struct recorder *r, int64_t ts, uint32_t seq, struct inter
 		int64_t fid, evict_ts = evict_ts_of(r, k->evict_seq, seq, ts);
 
 		err = file_id(r, k->dev, k->ino, k->gen, ts, &fid);
-		if (!err)
-			err = store_refault(r->store, ts, k->memcg, k->victim, k->root, k->reclaimer,
-					    k->cause, fid, exec, evict_ts, f->v.events, f->v.pages);
+		/* An eviction older than the raw window now lives in its roll-up row. */
 		if (!err && evict_ts)
-			err = store_credit_refault(r->store, evict_ts, k->victim, k->root,
-						   k->reclaimer, k->cause, fid, exec, f->v.pages);
+			err = store_credit_refault(r->store, retention_ts_of(&r->retention, evict_ts),
+						   k->victim, k->root, k->reclaimer, k->cause, fid,
+						   exec, f->v.pages);
 		for (int bk = 0; !err && bk < CW_HIST_BUCKETS; bk++)
 			if (f->v.hist[bk])
 				err = store_refault_hist(r->store, ts, k->memcg, k->victim, fid,
@@ -569,6 +576,59 @@ static int write_rows(struct recorder *r, int64_t ts, uint32_t seq, struct inter
 			return err;
 	}
 	return 0;
+}
+
+/* Bytes held, with "not reported" as nothing. */
+static int64_t held_bytes(int64_t v)
+{
+	return v < 0 ? 0 : v;
+}
+
+/* Growth in the interval (negative: shrank), unknown as none. */
+static int64_t growth(int64_t d)
+{
+	return d == INT64_MIN ? 0 : d;
+}
+
+/*
+ * For each (victim, reclaim root) whose executable pages were evicted in
+ * this batch, what every cgroup under the root holds now: the database
+ * keeps its level before the episode and its peak (v_exec_thrash's
+ * top_pressure).
+ */
+static int write_pressure_peaks(struct recorder *r)
+{
+	struct batch *b = &r->batch;
+	struct hashtab pairs;
+	uint64_t *pair;
+	size_t pos = 0;
+	int err = 0;
+
+	hashtab_init(&pairs, 2 * sizeof(uint64_t), 1);
+	for (size_t i = 0; i < b->n_ev; i++) {
+		uint64_t k[2] = { b->ev[i].key.victim, b->ev[i].key.root };
+
+		if (k[1] && (b->ev[i].key.flags & CW_FLAG_EXEC))
+			hashtab_put(&pairs, k, NULL);
+	}
+	while (!err && hashtab_next(&pairs, &pos, (void **)&pair, NULL)) {
+		struct cgroup_info **v;
+		size_t cpos = 0;
+
+		while (!err && hashtab_next(&r->cgroups->by_id, &cpos, NULL, (void **)&v)) {
+			struct cgroup_info *cg = *v;
+			int64_t held, grew;
+
+			if (cg->removed || !cg->have_stat || !cgroups_is_under(r->cgroups, cg->id, pair[1]))
+				continue;
+			held = held_bytes(cg->stat.anon) + held_bytes(cg->stat.file);
+			grew = growth(delta(cg, cg->stat.anon, cg->prev.anon, r->prev_ts)) +
+			       growth(delta(cg, cg->stat.file, cg->prev.file, r->prev_ts));
+			err = store_pressure_peak(r->store, pair[0], pair[1], cg->id, held, grew);
+		}
+	}
+	hashtab_done(&pairs);
+	return err;
 }
 
 /* One intervals row per sequence number written now; losses on the last. */
@@ -680,6 +740,8 @@ int recorder_interval(struct recorder *r, struct interval_summary *sum)
 	if (!err)
 		err = write_rows(r, ts, seq, sum);
 	if (!err)
+		err = write_pressure_peaks(r);
+	if (!err)
 		err = write_intervals(r, ts, mono_ms() - t0, sum);
 	if (!err)
 		err = store_commit(r->store);
@@ -700,6 +762,8 @@ int recorder_interval(struct recorder *r, struct interval_summary *sum)
 	/* Written: now the name tables may forget what they must. */
 	r->dropped_names = cgroups_prune(r->cgroups, ts, r->opts.max_cgroups) +
 			   filecache_prune(&r->files, ts, r->opts.max_files);
+	/* Roll-ups are their own transactions; a failure retries next time. */
+	sum->rolled_up = retention_run(&r->retention, store_db(r->store), ts, 4);
 
 	sum->seq = seq;
 	sum->ts = ts;

@@ -11,6 +11,7 @@
 #include "cgroups.h"
 #include "collector.h"
 #include "execmaps.h"
+#include "retention.h"
 #include "filecache.h"
 #include "loader.h"
 #include "store.h"
@@ -23,6 +24,7 @@ struct interval_summary {
 	uint64_t lost;
 	uint64_t dropped_names;
 	uint64_t rows;
+	int rolled_up;          /* roll-up buckets done after the write, or -errno */
 	int64_t duration_ms;
 };
 
@@ -32,6 +34,9 @@ struct recorder_opts {
 	const char *pod_logs; /* kubelet's pod log directory */
 	size_t max_cgroups;   /* bounds of the in-memory name tables */
 	size_t max_files;
+	int64_t raw_seconds;    /* retention: raw rows kept this long, */
+	int64_t rollup_seconds; /* then rolled up to rows this long, */
+	int64_t keep_seconds;   /* and deleted after this long (0: never) */
 };
 
 int recorder_new(struct recorder **ret, const struct recorder_opts *o, struct loader *loader,

@@ -24,10 +24,15 @@ enum stmt_id {
 	ST_FILE,
 	ST_EVICTION,
 	ST_ADDITION,
-	ST_REFAULT,
 	ST_CREDIT,
 	ST_HIST,
 	ST_MEMSTAT,
+	ST_EXEC_SUMMARY,
+	ST_EXEC_CAUSE,
+	ST_EXEC_ROOT,
+	ST_EXEC_REFAULT,
+	ST_EXEC_HIST,
+	ST_PRESSURE,
 	ST_MAX,
 };
 
@@ -81,11 +86,6 @@ static const char *const sql[ST_MAX] = {
 		"INSERT INTO additions (ts, cgroup, file, events, pages) VALUES (?1, ?2, ?3, ?4, ?5) "
 		"ON CONFLICT DO UPDATE SET events = events + excluded.events, "
 		"pages = pages + excluded.pages",
-	[ST_REFAULT] =
-		"INSERT INTO refaults (ts, cgroup, victim, root, reclaimer, cause, file, exec, "
-		"evict_ts, events, pages) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) "
-		"ON CONFLICT DO UPDATE SET events = events + excluded.events, "
-		"pages = pages + excluded.pages",
 	[ST_CREDIT] =
 		"UPDATE evictions SET refaulted_pages = refaulted_pages + ?8 WHERE ts = ?1 AND "
 		"victim = ?2 AND root = ?3 AND reclaimer = ?4 AND cause = ?5 AND file = ?6 AND "
@@ -119,6 +119,29 @@ static const char *const sql[ST_MAX] = {
 		"workingset_refault_file = excluded.workingset_refault_file, "
 		"total_workingset_refault_file = excluded.total_workingset_refault_file, "
 		"pgmajfault = excluded.pgmajfault",
+	/* Summaries behind v_exec_thrash, kept in step with the rows above. */
+	[ST_EXEC_SUMMARY] =
+		"INSERT INTO exec_summary (victim, file, evicted_pages, refaulted_pages, first_ts, "
+		"last_ts) VALUES (?1, ?2, ?3, 0, ?4, ?4) ON CONFLICT DO UPDATE SET "
+		"evicted_pages = evicted_pages + excluded.evicted_pages, "
+		"first_ts = MIN(first_ts, excluded.first_ts), "
+		"last_ts = MAX(last_ts, excluded.last_ts)",
+	[ST_EXEC_CAUSE] =
+		"INSERT INTO exec_causes (victim, file, cause, pages) VALUES (?1, ?2, ?3, ?4) "
+		"ON CONFLICT DO UPDATE SET pages = pages + excluded.pages",
+	[ST_EXEC_ROOT] =
+		"INSERT INTO exec_roots (victim, file, root, pages) VALUES (?1, ?2, ?3, ?4) "
+		"ON CONFLICT DO UPDATE SET pages = pages + excluded.pages",
+	[ST_EXEC_REFAULT] =
+		"UPDATE exec_summary SET refaulted_pages = refaulted_pages + ?3 "
+		"WHERE victim = ?1 AND file = ?2",
+	[ST_EXEC_HIST] =
+		"INSERT INTO exec_hist (victim, file, bucket, pages) VALUES (?1, ?2, ?3, ?4) "
+		"ON CONFLICT DO UPDATE SET pages = pages + excluded.pages",
+	[ST_PRESSURE] =
+		"INSERT INTO pressure_peaks (victim, root, cgroup, base, peak) "
+		"VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO UPDATE SET "
+		"peak = MAX(peak, excluded.peak)",
 };
 
 struct store {
@@ -310,8 +333,17 @@ int store_eviction(struct store *s, int64_t ts, uint64_t victim, uint64_t root,
 		   uint64_t reclaimer, int cause, int64_t file, bool exec, uint64_t events,
 		   uint64_t pages)
 {
-	return RUN_WITH(s, ST_EVICTION, ts, (int64_t)victim, (int64_t)root, (int64_t)reclaimer,
-			cause, file, exec, (int64_t)events, (int64_t)pages);
+	int r = RUN_WITH(s, ST_EVICTION, ts, (int64_t)victim, (int64_t)root, (int64_t)reclaimer,
+			 cause, file, exec, (int64_t)events, (int64_t)pages);
+
+	if (r < 0 || !exec)
+		return r;
+	r = RUN_WITH(s, ST_EXEC_SUMMARY, (int64_t)victim, file, (int64_t)pages, ts);
+	if (r == 0)
+		r = RUN_WITH(s, ST_EXEC_CAUSE, (int64_t)victim, file, cause, (int64_t)pages);
+	if (r == 0)
+		r = RUN_WITH(s, ST_EXEC_ROOT, (int64_t)victim, file, (int64_t)root, (int64_t)pages);
+	return r;
 }
 
 int store_addition(struct store *s, int64_t ts, uint64_t cgroup, int64_t file, uint64_t events,
@@ -321,27 +353,34 @@ int store_addition(struct store *s, int64_t ts, uint64_t cgroup, int64_t file, u
 			(int64_t)pages);
 }
 
-int store_refault(struct store *s, int64_t ts, uint64_t cgroup, uint64_t victim, uint64_t root,
-		  uint64_t reclaimer, int cause, int64_t file, bool exec, int64_t evict_ts,
-		  uint64_t events, uint64_t pages)
-{
-	return RUN_WITH(s, ST_REFAULT, ts, (int64_t)cgroup, (int64_t)victim, (int64_t)root,
-			(int64_t)reclaimer, cause, file, exec, evict_ts, (int64_t)events,
-			(int64_t)pages);
-}
-
 int store_credit_refault(struct store *s, int64_t evict_ts, uint64_t victim, uint64_t root,
 			 uint64_t reclaimer, int cause, int64_t file, bool exec, uint64_t pages)
 {
-	return RUN_WITH(s, ST_CREDIT, evict_ts, (int64_t)victim, (int64_t)root,
-			(int64_t)reclaimer, cause, file, exec, (int64_t)pages);
+	int r = RUN_WITH(s, ST_CREDIT, evict_ts, (int64_t)victim, (int64_t)root,
+			 (int64_t)reclaimer, cause, file, exec, (int64_t)pages);
+
+	/* Only what reached an eviction row counts in its summary too. */
+	if (r < 0 || !exec || sqlite3_changes(s->db) == 0)
+		return r;
+	return RUN_WITH(s, ST_EXEC_REFAULT, (int64_t)victim, file, (int64_t)pages);
 }
 
 int store_refault_hist(struct store *s, int64_t ts, uint64_t cgroup, uint64_t victim,
 		       int64_t file, int cause, bool exec, int bucket, uint64_t pages)
 {
-	return RUN_WITH(s, ST_HIST, ts, (int64_t)cgroup, (int64_t)victim, file, cause, exec,
-			bucket, (int64_t)pages);
+	int r = RUN_WITH(s, ST_HIST, ts, (int64_t)cgroup, (int64_t)victim, file, cause, exec,
+			 bucket, (int64_t)pages);
+
+	if (r < 0 || !exec)
+		return r;
+	return RUN_WITH(s, ST_EXEC_HIST, (int64_t)victim, file, bucket, (int64_t)pages);
+}
+
+int store_pressure_peak(struct store *s, uint64_t victim, uint64_t root, uint64_t cgroup,
+			int64_t held, int64_t grew)
+{
+	return RUN_WITH(s, ST_PRESSURE, (int64_t)victim, (int64_t)root, (int64_t)cgroup,
+			held - grew, held);
 }
 
 /* struct memstat uses -1 for "not reported": NULL in the database. */

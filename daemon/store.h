@@ -77,14 +77,19 @@ int store_eviction(struct store *s, int64_t ts, uint64_t victim, uint64_t root,
 		   uint64_t pages);
 int store_addition(struct store *s, int64_t ts, uint64_t cgroup, int64_t file, uint64_t events,
 		   uint64_t pages);
-int store_refault(struct store *s, int64_t ts, uint64_t cgroup, uint64_t victim, uint64_t root,
-		  uint64_t reclaimer, int cause, int64_t file, bool exec, int64_t evict_ts,
-		  uint64_t events, uint64_t pages);
 /* Add pages to refaulted_pages of the eviction row they undo (if present). */
 int store_credit_refault(struct store *s, int64_t evict_ts, uint64_t victim, uint64_t root,
 			 uint64_t reclaimer, int cause, int64_t file, bool exec, uint64_t pages);
 int store_refault_hist(struct store *s, int64_t ts, uint64_t cgroup, uint64_t victim,
 		       int64_t file, int cause, bool exec, int bucket, uint64_t pages);
+/*
+ * While root evicts victim's executable pages: cgroup under root holds
+ * held bytes after growing by grew this interval.  The first call fixes
+ * the base (held - grew), later ones raise the peak.
+ */
+int store_pressure_peak(struct store *s, uint64_t victim, uint64_t root, uint64_t cgroup,
+			int64_t held, int64_t grew);
+
 /* Deltas: INT64_MIN stores NULL. */
 int store_memstat(struct store *s, int64_t ts, uint64_t cgroup, const struct memstat *m,
 		  int64_t anon_delta, int64_t file_delta);

@@ -106,8 +106,6 @@ static bool fill(struct store *s, int64_t *exec_file, int64_t *data_file)
 				       24, 24), "evict data again");
 
 	/* Refaults of ts-1000 evictions, seen at ts 1010, credited back. */
-	ok &= ASSERT_OK(store_refault(s, 1010, APP, APP, P, APP, CW_CAUSE_LIMIT, *exec_file, true,
-				      1000, 250, 250), "refault");
 	ok &= ASSERT_OK(store_credit_refault(s, 1000, APP, P, APP, CW_CAUSE_LIMIT, *exec_file,
 					     true, 250), "credit");
 	/* A credit for a row that does not exist changes nothing. */
@@ -134,6 +132,13 @@ static bool fill(struct store *s, int64_t *exec_file, int64_t *data_file)
 	ok &= ASSERT_OK(store_memstat(s, 1000, P2, &m, 500 * MB, 0), "ms P2 (not under P)");
 	memstat_of(&m, 900 * MB, 0);
 	ok &= ASSERT_OK(store_memstat(s, 1000, ROOT, &m, 900 * MB, 0), "ms root (above P)");
+
+	/* What the recorder derives from memstat while /P evicts /P/app's exec pages. */
+	ok &= ASSERT_OK(store_pressure_peak(s, APP, P, HOG, 70 * MB, 70 * MB), "peak hog 1000");
+	ok &= ASSERT_OK(store_pressure_peak(s, APP, P, APP, 41 * MB, -10 * MB), "peak app 1000");
+	ok &= ASSERT_OK(store_pressure_peak(s, APP, P, P, 0, 0), "peak P 1000");
+	ok &= ASSERT_OK(store_pressure_peak(s, APP, P, HOG, 0, -70 * MB), "peak hog 1010");
+	ok &= ASSERT_OK(store_pressure_peak(s, APP, P, APP, 61 * MB, 20 * MB), "peak app 1010");
 
 	ii = (struct interval_info){ .run = run, .seq = 0, .ts = 1000, .lost_evict = 3,
 				     .lost_shadow = 4 };
@@ -186,6 +191,8 @@ int main(void)
 		     "limit,/P", "top cause and reclaim root by pages");
 	ASSERT_STREQ(q("SELECT top_pressure FROM v_exec_thrash"), "/P/hog",
 		     "top pressure: the hog's peak growth, though it later exited");
+	ASSERT_STREQ(q("SELECT (peak - base) >> 20 FROM pressure_peaks WHERE cgroup = 101"), "10",
+		     "the app's growth over its lowest level before the episode");
 	ASSERT_TRUE(fabs(atof(q("SELECT median_refault_ms FROM v_exec_thrash")) - 5.12) < 1e-9,
 		    "median refault time: middle of bucket 24");
 	ASSERT_STREQ(q("SELECT first_ts || ',' || last_ts FROM v_exec_thrash"), "1000,1010",
@@ -193,7 +200,7 @@ int main(void)
 
 	/* v_refaults */
 	ASSERT_STREQ(q("SELECT cgroup || ',' || file || ',' || exec || ',' || pages || ',' || cause FROM v_refaults"),
-		     "/P/app,/opt/app/lib/libjvm.so,1,250,limit", "refault row");
+		     "/P/app,/opt/app/lib/libjvm.so,1,40,limit", "refault row: the histogram's pages");
 	ASSERT_TRUE(fabs(atof(q("SELECT median_refault_ms FROM v_refaults")) - 5.12) < 1e-9,
 		    "refault median");
 
