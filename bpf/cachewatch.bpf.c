@@ -75,10 +75,20 @@ static __always_inline bool sampled_out(__u64 page_h)
  * lookup; a set bit is checked in the map itself.
  */
 #define CW_BLOOM_BITS (1 << 16)
+#define CW_EVICTED_BLOOM_BITS (1 << 20)
 
+enum cw_bloom { CW_BLOOM_EXEC, CW_BLOOM_TRUNCATED, CW_BLOOM_EVICTED };
+
+/*
+ * evicted: files with evictions in the shadow table.  Only their additions
+ * can be refaults and only their truncations matter, so a new file (most
+ * additions of a reader, every file of a create-write-delete churn) costs
+ * one array load instead of a shadow-table miss and a truncation update.
+ */
 struct cw_blooms {
 	__u64 exec[CW_BLOOM_BITS / 64];
 	__u64 truncated[CW_BLOOM_BITS / 64];
+	__u64 evicted[CW_EVICTED_BLOOM_BITS / 64];
 };
 
 struct {
@@ -153,29 +163,36 @@ static __always_inline __u64 page_hash(__u64 file, __u64 index)
 }
 
 /* Bloom bit of a file in one of the filters; NULL word if unavailable. */
-static __always_inline __u64 *bloom_word(bool truncated, __u64 fh, __u64 *bit)
+static __always_inline __u64 *bloom_word(enum cw_bloom which, __u64 fh, __u64 *bit)
 {
 	struct cw_blooms *b;
-	__u32 zero = 0, w = (fh >> 6) & (CW_BLOOM_BITS / 64 - 1);
+	__u32 zero = 0;
 
 	b = bpf_map_lookup_elem(&blooms, &zero);
 	if (!b)
 		return NULL;
 	*bit = 1ULL << (fh & 63);
-	return truncated ? &b->truncated[w] : &b->exec[w];
+	switch (which) {
+	case CW_BLOOM_EXEC:
+		return &b->exec[(fh >> 6) & (CW_BLOOM_BITS / 64 - 1)];
+	case CW_BLOOM_TRUNCATED:
+		return &b->truncated[(fh >> 6) & (CW_BLOOM_BITS / 64 - 1)];
+	default:
+		return &b->evicted[(fh >> 6) & (CW_EVICTED_BLOOM_BITS / 64 - 1)];
+	}
 }
 
-static __always_inline void bloom_set(bool truncated, __u64 fh)
+static __always_inline void bloom_set(enum cw_bloom which, __u64 fh)
 {
-	__u64 bit, *w = bloom_word(truncated, fh, &bit);
+	__u64 bit, *w = bloom_word(which, fh, &bit);
 
 	if (w && !(*w & bit))
 		__sync_fetch_and_or(w, bit);
 }
 
-static __always_inline bool bloom_test(bool truncated, __u64 fh)
+static __always_inline bool bloom_test(enum cw_bloom which, __u64 fh)
 {
-	__u64 bit, *w = bloom_word(truncated, fh, &bit);
+	__u64 bit, *w = bloom_word(which, fh, &bit);
 
 	return !w || (*w & bit);
 }
@@ -251,29 +268,36 @@ static __always_inline bool file_is_exec(struct address_space *m, unsigned long 
 	__u64 now;
 
 	if (!m->i_mmap.rb_root.rb_node)
-		return bloom_test(false, fh) && bpf_map_lookup_elem(&exec_inodes, ik);
+		return bloom_test(CW_BLOOM_EXEC, fh) && bpf_map_lookup_elem(&exec_inodes, ik);
 	if (!immap_exec_covers(m, index))
 		return false;
-	if (!bloom_test(false, fh) || !bpf_map_lookup_elem(&exec_inodes, ik)) {
+	if (!bloom_test(CW_BLOOM_EXEC, fh) || !bpf_map_lookup_elem(&exec_inodes, ik)) {
 		now = bpf_ktime_get_ns();
 		if (bpf_map_update_elem(&exec_inodes, ik, &now, BPF_ANY))
 			count_lost(CW_LOST_EXEC_SET);
-		bloom_set(false, fh);
+		bloom_set(CW_BLOOM_EXEC, fh);
 	}
 	return true;
 }
 
-/* Remember that the file was truncated (at most once a millisecond). */
+/*
+ * Remember that the file was truncated (at most once a millisecond), if it
+ * has evictions remembered that the truncation makes void.
+ */
 static __always_inline void note_truncation(struct cw_inode_key *ik, __u64 fh)
 {
-	__u64 now = bpf_ktime_get_ns(), *last = NULL;
+	__u64 now, *last = NULL;
 
-	if (bloom_test(true, fh))
+	if (!bloom_test(CW_BLOOM_EVICTED, fh))
+		return;
+	now = bpf_ktime_get_ns();
+
+	if (bloom_test(CW_BLOOM_TRUNCATED, fh))
 		last = bpf_map_lookup_elem(&truncated, ik);
 	if (last && now - *last < 1000000)
 		return;
 	bpf_map_update_elem(&truncated, ik, &now, BPF_ANY);
-	bloom_set(true, fh);
+	bloom_set(CW_BLOOM_TRUNCATED, fh);
 }
 
 /* Page hash as stored in the shadow table (0 means empty). */
@@ -300,6 +324,7 @@ static __always_inline void remember_eviction(struct cw_evict_key *k, __u64 fh,
 	ss = bpf_map_lookup_elem(&shadow, &set);
 	if (!ss)
 		return;
+	bloom_set(CW_BLOOM_EVICTED, fh);
 	if (ss->way[0].check == check || !ss->way[0].check)
 		e = &ss->way[0];
 	else if (ss->way[1].check == check || !ss->way[1].check)
@@ -429,8 +454,10 @@ static __always_inline bool take_eviction(struct cw_add_key *k, __u64 fh, unsign
 	struct cw_shadow_set *ss;
 	struct cw_shadow *e;
 
-	/* Not sampled and not an executable file: nothing can be remembered. */
-	if (sampled_out(h) && !bloom_test(false, fh))
+	/* A file never evicted by reclaim, or a page that was not sampled and
+	 * is not executable: nothing can be remembered. */
+	if (!bloom_test(CW_BLOOM_EVICTED, fh) ||
+	    (sampled_out(h) && !bloom_test(CW_BLOOM_EXEC, fh)))
 		return false;
 	ss = bpf_map_lookup_elem(&shadow, &set);
 	if (!ss)
@@ -445,7 +472,7 @@ static __always_inline bool take_eviction(struct cw_add_key *k, __u64 fh, unsign
 	e->check = 0;
 	if (out->check != check) /* overwritten while we copied */
 		return false;
-	if (bloom_test(true, fh)) {
+	if (bloom_test(CW_BLOOM_TRUNCATED, fh)) {
 		struct cw_inode_key ik = { .ino = k->ino, .dev = k->dev, .gen = k->gen };
 		__u64 *trunc = bpf_map_lookup_elem(&truncated, &ik);
 
@@ -553,7 +580,7 @@ int cw_seed_exec_inodes(struct bpf_iter__task_vma *ctx)
 	now = bpf_ktime_get_ns();
 	if (bpf_map_update_elem(&exec_inodes, &k, &now, BPF_ANY))
 		count_lost(CW_LOST_EXEC_SET);
-	bloom_set(false, file_hash(k.ino, k.dev, k.gen));
+	bloom_set(CW_BLOOM_EXEC, file_hash(k.ino, k.dev, k.gen));
 	rec = bpf_map_lookup_elem(&exec_vma_scratch, &zero);
 	if (!rec)
 		return 0;

@@ -27,6 +27,12 @@ enum cw_cause {
 	CW_CAUSE_MAX,
 };
 
+/*
+ * Device number (kernel encoding) the daemon gives the rows of small files
+ * it sums into one "(other files)" row per key; no real device has it.
+ */
+#define CW_DEV_OTHER 0xffffffffU
+
 /* Cause recorded for plain additions that were not refaults. */
 #define CW_CAUSE_NONE 0xff
 

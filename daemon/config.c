@@ -45,6 +45,7 @@ static const struct option_def options[] = {
 	{ "max-cgroups", 0, OPT_U32, OFF(max_cgroups), 64, 1U << 22, true },
 	{ "max-files", 0, OPT_U32, OFF(max_files), 256, 1U << 24, true },
 	{ "pod-logs", 0, OPT_STRING, OFF(pod_logs), 0, 0, true },
+	{ "file-detail-pages", 0, OPT_U32, OFF(file_detail_pages), 0, 1U << 30, true },
 	{ "raw-minutes", 0, OPT_U32, OFF(raw_minutes), 1, 10080, true },
 	{ "rollup-minutes", 0, OPT_U32, OFF(rollup_minutes), 1, 1440, true },
 	{ "keep-days", 0, OPT_U32, OFF(keep_days), 0, 3650, true },
@@ -80,6 +81,10 @@ const char *config_usage(void)
 	       "  --max-cgroups N         cgroups kept in memory (default 16384)\n"
 	       "  --max-files N           files kept in memory (default 65536); older entries\n"
 	       "                          are forgotten (the database keeps them) and counted\n"
+	       "  --file-detail-pages N   in each interval, files with fewer pages evicted, added\n"
+	       "                          or refaulted are summed into one \"(other files)\" row,\n"
+	       "                          except executable files and the 100 busiest\n"
+	       "                          (default 64; 0 keeps every file)\n"
 	       "  --pod-logs DIR          kubelet's pod log directory, for pod and container\n"
 	       "                          names (default /var/log/pods)\n"
 	       "  --raw-minutes N         keep rows of every interval this long (default 60),\n"
@@ -110,6 +115,7 @@ void config_init(struct config *c)
 	c->exec_entries = 65536;
 	c->max_cgroups = 16384;
 	c->max_files = 65536;
+	c->file_detail_pages = 64;
 	c->raw_minutes = 60;
 	c->rollup_minutes = 5;
 	c->keep_days = 7;

@@ -32,6 +32,7 @@ struct config {
 	uint32_t exec_entries;
 	uint32_t max_cgroups;
 	uint32_t max_files;
+	uint32_t file_detail_pages;
 	uint32_t raw_minutes;
 	uint32_t rollup_minutes;
 	uint32_t keep_days;

@@ -212,6 +212,10 @@ void filecache_resolve(struct filecache *fc, struct file_resolver *resolver, con
 			set_path(e, bdev_path(sys_dir, k->dev), "bdev", false);
 			continue;
 		}
+		if (k->kind == FILE_KIND_OTHER) {
+			set_path(e, strdup("(other files)"), "summed", false);
+			continue;
+		}
 		if (!resolver && !e->mapped_path) {
 			set_note(e, NULL, k, -EPERM);
 			if (e->tries >= FILECACHE_MAX_TRIES)

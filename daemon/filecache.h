@@ -17,6 +17,7 @@
 enum file_kind {
 	FILE_KIND_FILE = 0,
 	FILE_KIND_BDEV = 1, /* block-device page: dev is the disk, ino 0 */
+	FILE_KIND_OTHER = 2, /* small files of an interval, summed (dev CW_DEV_OTHER) */
 };
 
 struct file_key {

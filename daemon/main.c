@@ -96,17 +96,26 @@ out:
 	return r;
 }
 
+/*
+ * SIGTERM/SIGINT are blocked from the start and read from a signalfd once
+ * recording: one that arrives while starting up waits, and then ends the
+ * run cleanly like any other.
+ */
+static void block_stop_signals(sigset_t *mask)
+{
+	sigemptyset(mask);
+	sigaddset(mask, SIGTERM);
+	sigaddset(mask, SIGINT);
+	sigprocmask(SIG_BLOCK, mask, NULL);
+}
+
 static int setup_fds(uint32_t interval_s, int *ret_timer, int *ret_signal)
 {
 	struct itimerspec its = { .it_interval = { interval_s, 0 }, .it_value = { interval_s, 0 } };
 	sigset_t mask;
 	int tfd, sfd;
 
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
-		return -errno;
+	block_stop_signals(&mask);
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
 	if (sfd < 0)
 		return -errno;
@@ -263,6 +272,7 @@ int main(int argc, char **argv)
 	}
 	log_setup("cachewatchd", cfg.verbose);
 	libbpf_set_print(libbpf_log);
+	block_stop_signals(&(sigset_t){ 0 });
 
 	/* Everything that can fail without side effects, first. */
 	if (caps_effective(&caps) < 0 || caps_check_required(caps, err, sizeof(err)) < 0) {
@@ -341,6 +351,7 @@ int main(int argc, char **argv)
 			 &(struct recorder_opts){ .pod_logs = cfg.pod_logs,
 						  .max_cgroups = cfg.max_cgroups,
 						  .max_files = cfg.max_files,
+						  .detail_pages = cfg.file_detail_pages,
 						  .raw_seconds = (int64_t)cfg.raw_minutes * 60,
 						  .rollup_seconds = (int64_t)cfg.rollup_minutes * 60,
 						  .keep_seconds = (int64_t)cfg.keep_days * 86400 },

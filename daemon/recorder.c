@@ -277,12 +277,124 @@ static int64_t evict_ts_of(const struct recorder *r, uint32_t low, uint32_t now_
 /* Block-device pages come with ino 0 (no file has inode 0), see folio_file(). */
 static struct file_key file_key_of(uint32_t kdev, uint64_t ino, uint32_t gen)
 {
+	if (kdev == CW_DEV_OTHER)
+		return (struct file_key){ .dev = 0, .ino = 0, .gen = 0, .kind = FILE_KIND_OTHER };
 	return (struct file_key){
 		.dev = kdev_to_dev(kdev),
 		.ino = ino,
 		.gen = gen,
 		.kind = ino == 0 ? FILE_KIND_BDEV : FILE_KIND_FILE,
 	};
+}
+
+static const char *kind_name(uint32_t kdev, uint64_t ino)
+{
+	return kdev == CW_DEV_OTHER ? "other" : ino == 0 ? "bdev" : "file";
+}
+
+/* ---------------------------------------------------------------- folding */
+
+#define FOLD_TOP_FILES 100
+
+struct fold_key {
+	uint64_t ino;
+	uint32_t dev, gen;
+};
+
+struct fold_total {
+	uint64_t pages;
+	bool keep;
+};
+
+static void fold_count(struct hashtab *t, uint32_t dev, uint64_t ino, uint32_t gen,
+		       uint64_t pages, bool keep)
+{
+	struct fold_key k = { ino, dev, gen };
+	struct fold_total *v = hashtab_put(t, &k, NULL);
+
+	if (v) {
+		v->pages += pages;
+		v->keep |= keep;
+	}
+}
+
+static bool fold_kept(struct hashtab *t, __u32 *dev, __u64 *ino, __u32 *gen)
+{
+	struct fold_key k = { *ino, *dev, *gen };
+	struct fold_total *v = hashtab_get(t, &k);
+
+	if (!v || v->keep)
+		return true;
+	*dev = CW_DEV_OTHER;
+	*ino = 0;
+	*gen = 0;
+	return false;
+}
+
+static int by_pages_desc(const void *a, const void *b)
+{
+	uint64_t x = (*(struct fold_total *const *)a)->pages;
+	uint64_t y = (*(struct fold_total *const *)b)->pages;
+
+	return x < y ? 1 : x > y;
+}
+
+/*
+ * Per-file detail for the files that matter in this interval: every
+ * executable row, every file with at least detail_pages pages evicted,
+ * added or refaulted, and the FOLD_TOP_FILES busiest; the rest (the
+ * thousands of small files a build or a log rotation churns through) are
+ * summed per key into one "(other files)" file, so neither the database
+ * nor the name tables grow with them.
+ */
+static void fold_small_files(struct recorder *r)
+{
+	struct batch *b = &r->batch;
+	struct fold_total **all = NULL, *v;
+	struct hashtab t;
+	size_t pos = 0, n = 0;
+
+	if (!r->opts.detail_pages)
+		return;
+	hashtab_init(&t, sizeof(struct fold_key), sizeof(struct fold_total));
+	for (size_t i = 0; i < b->n_ev; i++)
+		fold_count(&t, b->ev[i].key.dev, b->ev[i].key.ino, b->ev[i].key.gen,
+			   b->ev[i].c.pages,
+			   (b->ev[i].key.flags & (CW_FLAG_EXEC | CW_FLAG_BDEV)) != 0);
+	for (size_t i = 0; i < b->n_add; i++)
+		fold_count(&t, b->add[i].key.dev, b->add[i].key.ino, b->add[i].key.gen,
+			   b->add[i].c.pages, b->add[i].key.ino == 0);
+	for (size_t i = 0; i < b->n_rf; i++)
+		fold_count(&t, b->rf[i].key.dev, b->rf[i].key.ino, b->rf[i].key.gen,
+			   b->rf[i].v.pages, (b->rf[i].key.flags & CW_FLAG_EXEC) != 0);
+	if (t.count <= FOLD_TOP_FILES) {
+		hashtab_done(&t);
+		return;
+	}
+	all = malloc(t.count * sizeof(*all));
+	if (all) {
+		while (hashtab_next(&t, &pos, NULL, (void **)&v)) {
+			if (v->pages >= r->opts.detail_pages)
+				v->keep = true;
+			all[n++] = v;
+		}
+		qsort(all, n, sizeof(*all), by_pages_desc);
+		for (size_t i = 0; i < n && i < FOLD_TOP_FILES; i++)
+			all[i]->keep = true;
+		for (size_t i = 0; i < b->n_ev; i++) {
+			struct cw_evict_key *k = &b->ev[i].key;
+
+			if (!(k->flags & (CW_FLAG_EXEC | CW_FLAG_BDEV)))
+				fold_kept(&t, &k->dev, &k->ino, &k->gen);
+		}
+		for (size_t i = 0; i < b->n_add; i++)
+			fold_kept(&t, &b->add[i].key.dev, &b->add[i].key.ino, &b->add[i].key.gen);
+		for (size_t i = 0; i < b->n_rf; i++)
+			if (!(b->rf[i].key.flags & CW_FLAG_EXEC))
+				fold_kept(&t, &b->rf[i].key.dev, &b->rf[i].key.ino, &b->rf[i].key.gen);
+	}
+	free(all);
+	hashtab_done(&t);
 }
 
 static struct file_entry *file_of(struct recorder *r, uint32_t kdev, uint64_t ino, uint32_t gen,
@@ -458,7 +570,7 @@ static int file_id(struct recorder *r, uint32_t kdev, uint64_t ino, uint32_t gen
 			.dev = kdev_to_dev(kdev),
 			.ino = ino,
 			.gen = gen,
-			.kind = ino == 0 ? "bdev" : "file",
+			.kind = kind_name(kdev, ino),
 			.path = e->path,
 			.path_source = e->source,
 			.container_path = e->container_path,
@@ -725,6 +837,7 @@ int recorder_interval(struct recorder *r, struct interval_summary *sum)
 	if (err < 0)
 		return err;
 
+	fold_small_files(r);
 	r->event_now = ts;
 	ring_buffer__consume(r->rb);
 	seed_exec(r, ts);

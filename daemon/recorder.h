@@ -34,6 +34,7 @@ struct recorder_opts {
 	const char *pod_logs; /* kubelet's pod log directory */
 	size_t max_cgroups;   /* bounds of the in-memory name tables */
 	size_t max_files;
+	uint64_t detail_pages;  /* smaller files of an interval are summed (0: never) */
 	int64_t raw_seconds;    /* retention: raw rows kept this long, */
 	int64_t rollup_seconds; /* then rolled up to rows this long, */
 	int64_t keep_seconds;   /* and deleted after this long (0: never) */
