@@ -23,6 +23,8 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* Hierarchy id of the memory controller (0 = the cgroup2 hierarchy). */
 const volatile __u32 memcg_hierarchy_id = 0;
+/* log2 of the kernel's page size, set by the loader (folio->index counts pages). */
+const volatile __u32 page_shift = 12;
 
 /* Interval sequence number; bit 0 selects the active aggregate maps. */
 __u32 interval_seq = 0;
@@ -482,6 +484,19 @@ static __always_inline bool take_eviction(struct cw_add_key *k, __u64 fh, unsign
 	return true;
 }
 
+/*
+ * A folio starting at or beyond the end of the file is being added by a
+ * write that extends it: the kernel keeps no shadow entries past EOF (a
+ * shrinking truncation drops them), so this cannot be a refault, even when
+ * the truncation found none of the file's pages cached to tell us about.
+ */
+static __always_inline bool beyond_eof(struct folio *f)
+{
+	struct inode *host = f->mapping->host;
+
+	return (__s64)((__u64)f->index << page_shift) >= host->i_size;
+}
+
 SEC("tp_btf/mm_filemap_add_to_page_cache")
 int BPF_PROG(cw_page_cache_add, struct folio *f)
 {
@@ -496,7 +511,7 @@ int BPF_PROG(cw_page_cache_add, struct folio *f)
 		return 0;
 	pages = folio_pages(f);
 	k.memcg = folio_memcg_id(f);
-	if (take_eviction(&k, file_hash(k.ino, k.dev, k.gen), f->index, &ev))
+	if (!beyond_eof(f) && take_eviction(&k, file_hash(k.ino, k.dev, k.gen), f->index, &ev))
 		record_refault(&ev, &k, pages, seq);
 	add_counts(lookup_or_init((seq & 1) ? (void *)&add_1 : (void *)&add_0, &k, &zero,
 				  CW_LOST_ADD_MAP_FULL),

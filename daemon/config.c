@@ -45,6 +45,7 @@ static const struct option_def options[] = {
 	{ "max-cgroups", 0, OPT_U32, OFF(max_cgroups), 64, 1U << 22, true },
 	{ "max-files", 0, OPT_U32, OFF(max_files), 256, 1U << 24, true },
 	{ "pod-logs", 0, OPT_STRING, OFF(pod_logs), 0, 0, true },
+	{ "metrics", 0, OPT_STRING, OFF(metrics_addr), 0, 0, true },
 	{ "file-detail-pages", 0, OPT_U32, OFF(file_detail_pages), 0, 1U << 30, true },
 	{ "raw-minutes", 0, OPT_U32, OFF(raw_minutes), 1, 10080, true },
 	{ "rollup-minutes", 0, OPT_U32, OFF(rollup_minutes), 1, 1440, true },
@@ -87,6 +88,9 @@ const char *config_usage(void)
 	       "                          (default 64; 0 keeps every file)\n"
 	       "  --pod-logs DIR          kubelet's pod log directory, for pod and container\n"
 	       "                          names (default /var/log/pods)\n"
+	       "  --metrics ADDR:PORT     serve Prometheus metrics on http://ADDR:PORT/metrics\n"
+	       "                          (default off; PORT or :PORT alone binds 127.0.0.1;\n"
+	       "                          [ADDR6]:PORT for IPv6)\n"
 	       "  --raw-minutes N         keep rows of every interval this long (default 60),\n"
 	       "  --rollup-minutes N      then sum them into rows this long (default 5),\n"
 	       "  --keep-days N           and delete them after this long (default 7; 0: never)\n"
@@ -129,6 +133,7 @@ void config_done(struct config *c)
 	free(c->btf_path);
 	free(c->config_path);
 	free(c->pod_logs);
+	free(c->metrics_addr);
 	memset(c, 0, sizeof(*c));
 }
 

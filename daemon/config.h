@@ -22,6 +22,7 @@ struct config {
 	char *btf_path;
 	char *config_path;
 	char *pod_logs;
+	char *metrics_addr; /* NULL: no metrics endpoint */
 	uint32_t interval_s;
 	uint32_t duration_s;
 	uint32_t shadow_entries;

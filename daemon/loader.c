@@ -136,6 +136,7 @@ int loader_open(struct loader **ret, const struct loader_opts *o, char *err, siz
 	l->skel = s;
 	s->rodata->reclaim_ctx = l->brackets ? CW_RECLAIM_BRACKETS : CW_RECLAIM_SCAN_CONTROL;
 	s->rodata->memcg_hierarchy_id = o->memcg_hierarchy_id;
+	s->rodata->page_shift = __builtin_ctz((unsigned)sysconf(_SC_PAGESIZE));
 	/* The shadow table is indexed by a hash mask: a power of two of sets. */
 	shadow = 512;
 	while (shadow * CW_SHADOW_WAYS < o->shadow_entries)
@@ -243,16 +244,29 @@ int loader_events_fd(struct loader *l)
 
 uint64_t loader_recursion_misses(struct loader *l)
 {
+	uint64_t time_ns[2], cnt[2], misses[2];
+	const char *name[2];
+
+	loader_prog_stats(l, name, time_ns, cnt, misses);
+	return misses[0] + misses[1];
+}
+
+void loader_prog_stats(struct loader *l, const char *name[2], uint64_t run_time_ns[2],
+		       uint64_t run_cnt[2], uint64_t recursion_misses[2])
+{
 	struct bpf_program *progs[] = { l->skel->progs.cw_page_cache_add,
 					l->skel->progs.cw_page_cache_delete };
-	uint64_t total = 0;
 
 	for (size_t i = 0; i < 2; i++) {
 		struct bpf_prog_info info = {};
 		__u32 len = sizeof(info);
 
-		if (bpf_obj_get_info_by_fd(bpf_program__fd(progs[i]), &info, &len) == 0)
-			total += info.recursion_misses;
+		name[i] = bpf_program__name(progs[i]);
+		run_time_ns[i] = run_cnt[i] = recursion_misses[i] = 0;
+		if (bpf_obj_get_info_by_fd(bpf_program__fd(progs[i]), &info, &len) == 0) {
+			run_time_ns[i] = info.run_time_ns;
+			run_cnt[i] = info.run_cnt;
+			recursion_misses[i] = info.recursion_misses;
+		}
 	}
-	return total;
 }

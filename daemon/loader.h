@@ -59,4 +59,8 @@ int loader_events_fd(struct loader *l);
 /* Recursion misses of the page-cache programs (events the kernel skipped). */
 uint64_t loader_recursion_misses(struct loader *l);
 
+/* Name, run time and runs (bpf_stats) and recursion misses of the add and delete programs. */
+void loader_prog_stats(struct loader *l, const char *name[2], uint64_t run_time_ns[2],
+		       uint64_t run_cnt[2], uint64_t recursion_misses[2]);
+
 #endif

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <systemd/sd-journal.h>
 #include "log.h"
 
@@ -58,4 +59,31 @@ void log_msg(int priority, const char *fmt, ...)
 		return;
 	}
 	fprintf(stderr, "%s: %s\n", log_ident, buf);
+}
+
+void log_fields(int priority, const char *const *fields, const char *fmt, ...)
+{
+	char buf[2048], prio[16], ident[64];
+	struct iovec iov[32];
+	size_t n = 0;
+	va_list ap;
+
+	if (priority >= LOG_DEBUG && !log_verbose)
+		return;
+	memcpy(buf, "MESSAGE=", 8);
+	va_start(ap, fmt);
+	vsnprintf(buf + 8, sizeof(buf) - 8, fmt, ap);
+	va_end(ap);
+	if (!log_journal) {
+		fprintf(stderr, "%s: %s\n", log_ident, buf + 8);
+		return;
+	}
+	snprintf(prio, sizeof(prio), "PRIORITY=%d", priority);
+	snprintf(ident, sizeof(ident), "SYSLOG_IDENTIFIER=%s", log_ident);
+	iov[n++] = (struct iovec){ buf, strlen(buf) };
+	iov[n++] = (struct iovec){ prio, strlen(prio) };
+	iov[n++] = (struct iovec){ ident, strlen(ident) };
+	for (size_t i = 0; fields && fields[i] && n < ARRAY_SIZE(iov); i++)
+		iov[n++] = (struct iovec){ (void *)fields[i], strlen(fields[i]) };
+	sd_journal_sendv(iov, (int)n);
 }

@@ -27,10 +27,12 @@
 #include "cgroups.h"
 #include "loader.h"
 #include "log.h"
+#include "metrics.h"
 #include "migrate.h"
 #include "privileges.h"
 #include "recorder.h"
 #include "store.h"
+#include "thrashlog.h"
 
 #define EXIT_USAGE 2
 
@@ -133,6 +135,17 @@ static int setup_fds(uint32_t interval_s, int *ret_timer, int *ret_signal)
 	return 0;
 }
 
+/*
+ * The node's name for runs.hostname: in a Kubernetes pod uname gives the
+ * pod's name, so the DaemonSet passes the node's as NODE_NAME.
+ */
+static const char *node_name(const struct utsname *uts)
+{
+	const char *n = getenv("NODE_NAME");
+
+	return n && *n ? n : uts->nodename;
+}
+
 static void report(const struct interval_summary *s)
 {
 	sd_notifyf(0, "STATUS=interval %u: %llu pages evicted (%llu exec), %llu refaulted, "
@@ -157,9 +170,76 @@ static void report(const struct interval_summary *s)
 			  (unsigned long long)s->dropped_names);
 }
 
-/* Record until the duration elapses or a signal arrives; 0 or -errno. */
-static int record(struct recorder *rec, const struct config *cfg)
+/* What the recording loop feeds besides the database. */
+struct outputs {
+	struct loader *loader;
+	struct cgroups *cgroups;
+	const struct config *cfg;
+	struct metrics_server *server; /* NULL: --metrics not given */
+	struct metrics_state metrics;
+	struct thrashlog thrash;
+	uint64_t watchdog_usec;        /* 0: no systemd watchdog */
+	int64_t last_ping_ms, last_written_ms;
+};
+
+static int64_t now_ms(void)
 {
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * WATCHDOG=1 only while intervals are being drained and written: a write
+ * proves both (the drain comes first).  A loop that is alive but whose
+ * writes fail, or that is stuck, stops pinging and systemd restarts it.
+ */
+static void watchdog_maybe_ping(struct outputs *o)
+{
+	int64_t now = now_ms(), allowed = 2 * (int64_t)o->cfg->interval_s * 1000 + 1000;
+
+	if (!o->watchdog_usec || now - o->last_ping_ms < (int64_t)(o->watchdog_usec / 2000))
+		return;
+	if (now - o->last_written_ms > allowed)
+		return;
+	sd_notify(0, "WATCHDOG=1");
+	o->last_ping_ms = now;
+}
+
+static void publish_metrics(struct outputs *o)
+{
+	struct metrics_bpf bpf = {
+		.capacity = { o->cfg->evict_entries, o->cfg->add_entries, o->cfg->refault_entries },
+		.shadow_entries = o->cfg->shadow_entries,
+	};
+	char *text;
+
+	if (!o->server)
+		return;
+	loader_prog_stats(o->loader, bpf.prog_name, bpf.run_time_ns, bpf.run_cnt,
+			  bpf.recursion_misses);
+	text = metrics_render(&o->metrics, o->cgroups, &bpf, o->cfg->db_path);
+	if (text)
+		metrics_server_publish(o->server, text);
+}
+
+static void interval_written(struct outputs *o, struct recorder *rec,
+			     const struct interval_summary *sum)
+{
+	const struct batch *b = recorder_last_batch(rec);
+
+	o->last_written_ms = now_ms();
+	metrics_observe(&o->metrics, b, sum->ts, (double)sum->duration_ms / 1000);
+	metrics_prune(&o->metrics, o->cgroups);
+	thrashlog_interval(&o->thrash, b, o->cgroups, sum->ts);
+	publish_metrics(o);
+}
+
+/* Record until the duration elapses or a signal arrives; 0 or -errno. */
+static int record(struct recorder *rec, struct outputs *o)
+{
+	const struct config *cfg = o->cfg;
 	struct interval_summary sum;
 	int tfd = -1, sfd = -1, r, failures = 0;
 	time_t end = cfg->duration_s ? time(NULL) + cfg->duration_s : 0;
@@ -181,11 +261,17 @@ static int record(struct recorder *rec, const struct config *cfg)
 
 			timeout = left > 0 ? (int)left * 1000 : 0;
 		}
+		if (o->watchdog_usec) {
+			int half = (int)(o->watchdog_usec / 2000);
+
+			timeout = timeout < 0 || timeout > half ? half : timeout;
+		}
 		r = poll(p, 3, timeout);
 		if (r < 0 && errno != EINTR) {
 			r = -errno;
 			break;
 		}
+		watchdog_maybe_ping(o);
 		if (p[2].revents & POLLIN)
 			recorder_consume_events(rec);
 		if (p[1].revents & POLLIN) {
@@ -218,11 +304,17 @@ static int record(struct recorder *rec, const struct config *cfg)
 			if (failures++ == 0)
 				log_error("cannot write interval: %s (%s); keeping its data for the "
 					  "next one", strerror(-r), recorder_error(rec));
+			sd_notifyf(0, "STATUS=cannot write to the database (%d failed intervals): %s",
+				   failures, recorder_error(rec));
+			metrics_observe_failure(&o->metrics);
+			publish_metrics(o);
 			continue;
 		}
 		if (failures)
 			log_info("writing again after %d failed interval(s)", failures);
 		failures = 0;
+		interval_written(o, rec, &sum);
+		watchdog_maybe_ping(o);
 		report(&sum);
 	}
 	close(tfd);
@@ -238,6 +330,9 @@ int main(int argc, char **argv)
 	struct loader *loader = NULL;
 	struct store *store = NULL;
 	struct run_info ri = {};
+	struct outputs out = {};
+	struct sockaddr_storage metrics_addr;
+	socklen_t metrics_len;
 	struct utsname uts;
 	struct config cfg;
 	sqlite3 *db = NULL;
@@ -257,6 +352,12 @@ int main(int argc, char **argv)
 	}
 	if (cfg.refault_sample & (cfg.refault_sample - 1)) {
 		log_error("--refault-sample: %u is not a power of two (try --help)", cfg.refault_sample);
+		config_done(&cfg);
+		return EXIT_USAGE;
+	}
+	if (cfg.metrics_addr &&
+	    metrics_parse_addr(cfg.metrics_addr, &metrics_addr, &metrics_len, err, sizeof(err)) < 0) {
+		log_error("%s (try --help)", err);
 		config_done(&cfg);
 		return EXIT_USAGE;
 	}
@@ -332,10 +433,19 @@ int main(int argc, char **argv)
 		log_error("cannot prepare database statements: %s", store_errmsg(store));
 		goto out;
 	}
+	/* Attached and open: from here on only paths and maps are read.  Before
+	 * the run row, which is what tests and operators see as "started". */
+	r = caps_drop_after_start(&caps);
+	if (r < 0) {
+		log_error("cannot drop capabilities: %s", strerror(-r));
+		goto out;
+	}
+	log_debug("capabilities left: 0x%llx", (unsigned long long)caps);
+
 	uname(&uts);
 	ri = (struct run_info){
 		.started = (int64_t)time(NULL),
-		.hostname = uts.nodename,
+		.hostname = node_name(&uts),
 		.kernel = uts.release,
 		.version = PACKAGE_VERSION,
 		.hooks = loader->hooks,
@@ -361,15 +471,38 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	recorder_prime(rec);
-	log_info("recording into %s every %u s", cfg.db_path, cfg.interval_s);
-	sd_notify(0, "READY=1\nSTATUS=recording");
 
-	r = record(rec, &cfg);
+
+	out = (struct outputs){ .loader = loader, .cgroups = cgroups, .cfg = &cfg };
+	metrics_state_init(&out.metrics);
+	thrashlog_init(&out.thrash);
+	if (cfg.metrics_addr) {
+		if (metrics_server_start(&out.server, &metrics_addr, err, sizeof(err)) < 0) {
+			log_error("%s", err);
+			goto out;
+		}
+		publish_metrics(&out);
+		metrics_addr_text(&metrics_addr, err, sizeof(err));
+		log_info("metrics on http://%s/metrics", err);
+	}
+	if (sd_watchdog_enabled(0, &out.watchdog_usec) <= 0)
+		out.watchdog_usec = 0;
+	out.last_written_ms = now_ms(); /* the first interval is due one interval from now */
+
+	log_info("recording into %s every %u s", cfg.db_path, cfg.interval_s);
+	sd_notify(0, "READY=1\nSTATUS=recording, no interval written yet");
+
+	r = record(rec, &out);
 	sd_notify(0, "STOPPING=1");
 	if (store_run_stop(store, run_id, (int64_t)time(NULL)) < 0)
 		log_warn("cannot mark the run stopped: %s", store_errmsg(store));
 	status = r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 out:
+	out.server = metrics_server_stop(out.server);
+	if (out.cfg) {
+		metrics_state_done(&out.metrics);
+		thrashlog_done(&out.thrash);
+	}
 	recorder_free(rec);
 	store_free(store);
 	sqlite3_close(db);

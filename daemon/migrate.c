@@ -149,6 +149,7 @@ int db_migrate(sqlite3 *db, char *err, size_t errlen)
 			continue;
 		if (exec_sql(db, "BEGIN IMMEDIATE", err, errlen, m->name) < 0)
 			return -EIO;
+		/* sql-format-ok: PRAGMAs take no parameters; both values are integer constants */
 		snprintf(stamp, sizeof(stamp), "PRAGMA application_id = %d; PRAGMA user_version = %d;",
 			 CW_APPLICATION_ID, m->version);
 		if (exec_sql(db, m->sql, err, errlen, m->name) < 0 ||

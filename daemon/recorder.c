@@ -148,6 +148,11 @@ struct recorder *recorder_free(struct recorder *r)
 	return NULL;
 }
 
+const struct batch *recorder_last_batch(struct recorder *r)
+{
+	return &r->batch;
+}
+
 const char *recorder_error(struct recorder *r)
 {
 	return store_errmsg(r->store);

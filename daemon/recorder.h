@@ -57,6 +57,9 @@ int recorder_prime(struct recorder *r);
  */
 int recorder_interval(struct recorder *r, struct interval_summary *sum);
 
+/* The rows of the interval recorder_interval() just wrote (until the next call). */
+const struct batch *recorder_last_batch(struct recorder *r);
+
 /* Text of the last database error. */
 const char *recorder_error(struct recorder *r);
 

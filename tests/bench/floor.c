@@ -6,9 +6,12 @@
  *
  *   floor add_events=N add_pages=N delete_events=N delete_pages=N
  *
- * and exits 0.  bench.py runs it as the "floor" configuration.
+ * and exits 0.  bench.py runs it as the "floor" configuration, and with
+ * --keyed (the programs that also update a hash keyed by memcg and inode)
+ * as "floor-keyed".
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,19 +65,45 @@ static int block_stop_signals(sigset_t *set)
 	return 0;
 }
 
-int main(void)
+/* Open and load either the plain pair or the keyed pair. */
+static struct floor_bpf *open_and_load(bool keyed)
+{
+	struct floor_bpf *skel = floor_bpf__open();
+
+	if (!skel)
+		return NULL;
+	bpf_program__set_autoload(skel->progs.cwb_floor_add, !keyed);
+	bpf_program__set_autoload(skel->progs.cwb_floor_del, !keyed);
+	bpf_program__set_autoload(skel->progs.cwb_key_add, keyed);
+	bpf_program__set_autoload(skel->progs.cwb_key_del, keyed);
+	if (floor_bpf__load(skel)) {
+		floor_bpf__destroy(skel);
+		return NULL;
+	}
+	return skel;
+}
+
+int main(int argc, char **argv)
 {
 	struct floor_count add, del;
 	struct floor_bpf *skel;
 	sigset_t stop_set;
+	bool keyed = false;
 	int err, sig;
+
+	if (argc == 2 && !strcmp(argv[1], "--keyed")) {
+		keyed = true;
+	} else if (argc != 1) {
+		fprintf(stderr, "usage: floor [--keyed]\n");
+		return 2;
+	}
 
 	err = block_stop_signals(&stop_set);
 	if (err) {
 		fprintf(stderr, "floor: sigprocmask: %s\n", strerror(-err));
 		return 1;
 	}
-	skel = floor_bpf__open_and_load();
+	skel = open_and_load(keyed);
 	if (!skel) {
 		fprintf(stderr, "floor: cannot load the BPF programs: %s\n", strerror(errno));
 		return 1;

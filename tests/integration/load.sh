@@ -1,6 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
-# The daemon loads and attaches on this kernel, writes one row per interval,
+# The daemon loads and attaches on this kernel, drops every capability it
+# no longer needs, writes one row per interval,
 # records page-cache additions of a file read inside a memcg, and stops
 # cleanly on SIGTERM, on SIGINT and at the end of --duration.
 . "$srcdir/tests/lib/integration.sh"
@@ -13,6 +14,11 @@ head -c $((8 << 20)) /dev/urandom > "$F"
 "$HELPERS/fadv" "$F"
 
 start_daemon "$DB" --interval 1
+# Attached: only CAP_DAC_READ_SEARCH (2) and CAP_PERFMON (38) are left, in
+# every set, the bounding set included.
+check "after start-up the daemon holds only DAC_READ_SEARCH and PERFMON" eq \
+	"$(awk '/^Cap(Prm|Eff|Bnd|Inh|Amb)/ { printf "%s ", $2 }' /proc/$daemon_pid/status)" \
+	"0000000000000000 0000004000000004 0000004000000004 0000004000000004 0000000000000000 "
 cg_run "$CG_PREFIX" cat "$F" > /dev/null
 wait $!
 sleep 2.5
