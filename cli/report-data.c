@@ -353,6 +353,11 @@ static bool gather_victims(struct report *r, size_t ni)
 		v->cause = col_str(r, st, 6);
 		v->file = col_str(r, st, 8);
 		v->container_file = col_str(r, st, 9);
+		/* Another mount namespace that sees the same path says nothing new. */
+		if (v->container_file && v->file && !strcmp(v->container_file, v->file)) {
+			free(v->container_file);
+			v->container_file = NULL;
+		}
 		v->dev = col_int(st, 10, 0);
 		v->ino = col_int(st, 11, 0);
 		v->file_peak = col_int(st, 12, -1);

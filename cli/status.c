@@ -59,10 +59,14 @@ static bool row_ints(sqlite3 *db, const char *sql, int64_t *out, int n)
 static void print_ago(int64_t now, int64_t ts)
 {
 	char when[32], ago[32];
+	int64_t s = now > ts ? now - ts : 0;
 
 	cli_format_time(when, sizeof(when), ts);
-	cli_format_ms(ago, sizeof(ago), (double)(now - ts) * 1000);
-	printf("%s UTC (%s ago)", when, now >= ts ? ago : "0 s");
+	if (s < 120)
+		snprintf(ago, sizeof(ago), "%lld s", (long long)s);
+	else
+		cli_format_ms(ago, sizeof(ago), (double)s * 1000);
+	printf("%s UTC (%s ago)", when, ago);
 }
 
 static const char *const lost_names[] = {
