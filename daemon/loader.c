@@ -48,11 +48,14 @@ static const struct hook hooks[] = {
 static bool btf_has_members(const char *path, const char *name, const char *const *members,
 			    int *ret_err)
 {
+	/* The caller reports a bad file in one line: keep libbpf quiet meanwhile. */
+	libbpf_print_fn_t print = libbpf_set_print(NULL);
 	struct btf *btf = btf__parse(path, NULL);
 	const struct btf_type *t;
 	bool found = true;
 	int id;
 
+	libbpf_set_print(print);
 	if (!btf) {
 		*ret_err = -errno;
 		return false;
@@ -103,8 +106,11 @@ int loader_open(struct loader **ret, const struct loader_opts *o, char *err, siz
 	/* struct scan_control is private to mm/vmscan.c: probe before relying on it. */
 	has_sc = btf_has_members(o->btf_path, "scan_control", sc_members, &r);
 	if (r < 0) {
+		char why[128];
+
+		libbpf_strerror(r, why, sizeof(why));
 		snprintf(err, errlen, "cannot read kernel BTF %s: %s (the kernel needs "
-			 "CONFIG_DEBUG_INFO_BTF=y)", o->btf_path, strerror(-r));
+			 "CONFIG_DEBUG_INFO_BTF=y, or give --btf a BTF file)", o->btf_path, why);
 		return r;
 	}
 	if (o->reclaim_ctx == RECLAIM_CTX_SCAN_CONTROL && !has_sc) {

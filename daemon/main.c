@@ -68,6 +68,8 @@ static int check_database(const char *path, bool is_default, char *err, size_t e
 		if (access(path, W_OK) < 0) {
 			r = -errno;
 			snprintf(err, errlen, "database %s is not writable: %s", path, strerror(-r));
+		} else if (version > 0) {
+			r = db_check_intact(path, err, errlen);
 		}
 		goto out;
 	}

@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -202,8 +203,13 @@ int db_open_writer(const char *path, sqlite3 **ret, bool *ret_created, char *err
 	if (version == 0 &&
 	    (r = exec_sql(db, "PRAGMA auto_vacuum = INCREMENTAL", err, errlen, path)) < 0)
 		goto fail;
-	r = exec_sql(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;", err, errlen,
-		     path);
+	/* journal_size_limit: a reader holding a snapshot stops checkpoints
+	 * from restarting the WAL, which then grows; once it has gone, the
+	 * first restart truncates the file back to 4 MiB (about what 1000
+	 * pages, the automatic checkpoint's threshold, take) instead of
+	 * keeping its peak size for good. */
+	r = exec_sql(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; "
+			 "PRAGMA journal_size_limit = 4194304;", err, errlen, path);
 	if (r < 0)
 		goto fail;
 	r = db_migrate(db, err, errlen);
@@ -257,4 +263,69 @@ int db_open_reader(const char *path, sqlite3 **ret, char *err, size_t errlen)
 	}
 	*ret = db;
 	return 0;
+}
+
+/*
+ * "file:PATH?immutable=1" with PATH percent-encoded: a database closed
+ * cleanly (no -wal) can be read without creating a -shm next to it.
+ */
+static char *immutable_uri(const char *path)
+{
+	size_t n = strlen(path);
+	char *uri = malloc(3 * n + 32), *o = uri;
+
+	if (!uri)
+		return NULL;
+	o += sprintf(o, "file:");
+	for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+		    strchr("/._-", *p))
+			*o++ = (char)*p;
+		else
+			o += sprintf(o, "%%%02X", *p);
+	}
+	strcpy(o, "?immutable=1");
+	return uri;
+}
+
+int db_check_intact(const char *path, char *err, size_t errlen)
+{
+	char wal[4096];
+	_cleanup_free_ char *uri = NULL;
+	const unsigned char *verdict;
+	sqlite3_stmt *st = NULL;
+	sqlite3 *db = NULL;
+	struct stat sb;
+	int rc, r = 0, flags = SQLITE_OPEN_READONLY | SQLITE_OPEN_NOFOLLOW;
+
+	/* Read-only: a damaged file is reported, never repaired or rewritten.
+	 * With a -wal (a writer is running, or crashed) the log must be read. */
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	if (stat(wal, &sb) < 0 && errno == ENOENT) {
+		uri = immutable_uri(path);
+		if (!uri)
+			return -ENOMEM;
+		flags |= SQLITE_OPEN_URI;
+	}
+	if (sqlite3_open_v2(uri ? uri : path, &db, flags, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "cannot open database %s: %s", path,
+			 db ? sqlite3_errmsg(db) : "out of memory");
+		sqlite3_close(db);
+		return -EIO;
+	}
+	sqlite3_busy_timeout(db, 5000);
+	rc = sqlite3_prepare_v2(db, "PRAGMA quick_check(1)", -1, &st, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	verdict = rc == SQLITE_ROW ? sqlite3_column_text(st, 0) : NULL;
+	if (!verdict || strcmp((const char *)verdict, "ok")) {
+		snprintf(err, errlen,
+			 "database %s is corrupt (%s): refusing to touch it; move it away to "
+			 "start a new one",
+			 path, verdict ? (const char *)verdict : sqlite3_errmsg(db));
+		r = -EUCLEAN;
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return r;
 }

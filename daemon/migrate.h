@@ -45,6 +45,13 @@ int db_open_writer(const char *path, sqlite3 **ret, bool *ret_created, char *err
 /* Apply every missing migration; used by db_open_writer and the tests. */
 int db_migrate(sqlite3 *db, char *err, size_t errlen);
 
+/*
+ * PRAGMA quick_check over a read-only connection: 0 when the file is
+ * intact, -EUCLEAN (or -EIO) with the reason in err otherwise.  The daemon
+ * runs it before it writes to an existing database.
+ */
+int db_check_intact(const char *path, char *err, size_t errlen);
+
 /* Open read-only (the CLI): never creates, never writes. */
 int db_open_reader(const char *path, sqlite3 **ret, char *err, size_t errlen);
 

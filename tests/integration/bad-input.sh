@@ -33,6 +33,41 @@ printf 'interval = 5\nfrobnicate = 1\n' > "$D/bad.conf"
 refuse 2 'bad.conf:2' "$CACHEWATCHD" --db "$db" --config "$D/bad.conf"
 refuse 2 'cannot read config file' "$CACHEWATCHD" --db "$db" --config "$D/missing.conf"
 
+# Every numeric option just outside its range, on the command line and in
+# a config file (the ranges are cachewatchd --help's).
+out_of_range=(
+	interval:0 interval:3601 duration:-1 duration:4294967296
+	shadow-entries:1023 shadow-entries:16777217 refault-sample:0 refault-sample:257
+	evict-entries:15 evict-entries:4194305 add-entries:15 add-entries:4194305
+	refault-entries:15 refault-entries:4194305 exec-entries:15 exec-entries:4194305
+	max-cgroups:63 max-cgroups:4194305 max-files:255 max-files:16777217
+	file-detail-pages:1073741825 raw-minutes:0 raw-minutes:10081
+	rollup-minutes:0 rollup-minutes:1441 keep-days:3651
+)
+for nv in "${out_of_range[@]}"; do
+	refuse 2 "--${nv%%:*}" "$CACHEWATCHD" --db "$db" "--${nv%%:*}" "${nv#*:}"
+done
+printf 'keep-days = 3651\n' > "$D/range.conf"
+refuse 2 'range.conf:1' "$CACHEWATCHD" --db "$db" --config "$D/range.conf"
+refuse 2 'not a power of two' "$CACHEWATCHD" --db "$db" --refault-sample 3
+for m in 0 65536 1.2.3:80 '[::1' 'host.example:80' ''; do
+	refuse 2 '--metrics' "$CACHEWATCHD" --db "$db" --metrics "$m"
+done
+
+# BTF that is not BTF, or cut short.
+refuse 1 'cannot read kernel BTF /etc/passwd' "$CACHEWATCHD" --db "$db" --btf /etc/passwd
+head -c 100 /sys/kernel/btf/vmlinux > "$D/short.btf"
+refuse 1 'cannot read kernel BTF' "$CACHEWATCHD" --db "$db" --btf "$D/short.btf"
+chmod 000 "$D/short.btf"
+refuse 1 'BTF' setpriv --inh-caps=-dac_override,-dac_read_search --bounding-set=-dac_override,-dac_read_search \
+	"$CACHEWATCHD" --db "$db" --btf "$D/short.btf"
+
+# No memory cgroup hierarchy mounted (a private mount namespace without it).
+if [ "$CG_ROOT" = /sys/fs/cgroup/memory ]; then
+	refuse 1 'memory cgroup controller is not mounted' \
+		unshare -m sh -c 'umount -l /sys/fs/cgroup/memory && exec "$0" --db "$1"' "$CACHEWATCHD" "$db"
+fi
+
 # A read-only filesystem.
 mkdir "$D/ro"
 if mount -t tmpfs -o ro,size=1m cw-ro "$D/ro"; then
@@ -63,4 +98,13 @@ sqlite3 "$D/future.db" 'PRAGMA user_version = 9999'
 sum=$(sha256sum < "$D/future.db")
 refuse 1 'newer cachewatch' "$CACHEWATCHD" --db "$D/future.db"
 check "database from the future unchanged" unchanged "$D/future.db" "$sum"
+
+# A cachewatch database whose pages were damaged: refused, not touched.
+timeout 20 "$CACHEWATCHD" --db "$D/corrupt.db" --interval 1 --duration 2 2> /dev/null
+size=$(stat -c %s "$D/corrupt.db")
+check "a recording to damage exists" gt "$size" 16384
+dd if=/dev/urandom of="$D/corrupt.db" bs=4096 seek=2 count=$(((size / 4096) - 2)) conv=notrunc 2> /dev/null
+sum=$(sha256sum < "$D/corrupt.db")
+refuse 1 'corrupt' "$CACHEWATCHD" --db "$D/corrupt.db"
+check "damaged database unchanged" unchanged "$D/corrupt.db" "$sum"
 pass_or_fail
