@@ -2,10 +2,10 @@
 /*
  * Gathering a report: every figure comes out of the databases here, with
  * the window bound as parameters and each query a range scan on a ts
- * index (no per-row subquery over the history), merged across nodes, and
- * turned into next steps.  Nothing is written until all of it succeeded.
+ * index (no per-row subquery over the history) and merged across nodes;
+ * report-steps.c then turns it into next steps.  Nothing is written until
+ * all of it succeeded.
  */
-#include <stdarg.h>
 #include <string.h>
 #include "report.h"
 
@@ -64,7 +64,7 @@ static int64_t col_int(sqlite3_stmt *st, int i, int64_t null)
 	return sqlite3_column_type(st, i) == SQLITE_NULL ? null : sqlite3_column_int64(st, i);
 }
 
-static void *grow(struct report *r, void **arr, size_t *cap, size_t n, size_t elem)
+void *rep_grow(struct report *r, void **arr, size_t *cap, size_t n, size_t elem)
 {
 	if (grow_array(arr, cap, n + 1, elem) < 0) {
 		r->oom = true;
@@ -339,8 +339,8 @@ static bool gather_victims(struct report *r, size_t ni)
 	bind_window(st, r);
 	sqlite3_bind_int64(st, 3, (int64_t)r->top);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct rep_victim *v = grow(r, (void **)&r->victims, &r->cvictims, r->nvictims,
-					    sizeof(*v));
+		struct rep_victim *v = rep_grow(r, (void **)&r->victims, &r->cvictims, r->nvictims,
+						sizeof(*v));
 
 		if (!v)
 			break;
@@ -438,7 +438,7 @@ static struct rep_root *root_of(struct report *r, size_t ni, size_t first, int64
 	for (size_t i = first; i < r->nroots; i++)
 		if (r->roots[i].cg.id == id)
 			return &r->roots[i];
-	o = grow(r, (void **)&r->roots, &r->croots, r->nroots, sizeof(*o));
+	o = rep_grow(r, (void **)&r->roots, &r->croots, r->nroots, sizeof(*o));
 	if (!o)
 		return NULL;
 	r->nroots++;
@@ -455,7 +455,8 @@ static bool add_group(struct report *r, size_t ni, size_t first_root, const stru
 	size_t v;
 
 	if (listed) {
-		struct rep_loss *l = grow(r, (void **)&r->losses, &r->closses, r->nlosses, sizeof(*l));
+		struct rep_loss *l = rep_grow(r, (void **)&r->losses, &r->closses, r->nlosses,
+					      sizeof(*l));
 
 		if (!l)
 			return false;
@@ -689,7 +690,7 @@ static void keep_pressure(struct report *r, size_t ni, const struct held *h)
 		p = &r->pressure[worst];
 		cgroup_free(&p->cg);
 	} else {
-		p = grow(r, (void **)&r->pressure, &r->cpressure, r->npressure, sizeof(*p));
+		p = rep_grow(r, (void **)&r->pressure, &r->cpressure, r->npressure, sizeof(*p));
 		if (!p)
 			return;
 		r->npressure++;
@@ -802,7 +803,7 @@ static bool add_check(struct report *r, size_t ni, const struct rep_cgroup *cg)
 	for (size_t i = 0; i < r->nchecks; i++)
 		if (r->checks[i].node == ni && r->checks[i].cg.id == cg->id)
 			return true;
-	c = grow(r, (void **)&r->checks, &r->cchecks, r->nchecks, sizeof(*c));
+	c = rep_grow(r, (void **)&r->checks, &r->cchecks, r->nchecks, sizeof(*c));
 	if (!c)
 		return false;
 	r->nchecks++;
@@ -1065,79 +1066,21 @@ static void merge_top(struct report *r)
 		cgroup_free(&r->roots[--r->nroots].cg);
 }
 
-/* ---------------------------------------------------------------- next steps */
-
-static struct rep_step *step_new(struct report *r)
+static bool cgroup_copy(struct report *r, struct rep_cgroup *dst, const struct rep_cgroup *src)
 {
-	return grow(r, (void **)&r->steps, &r->csteps, r->nsteps, sizeof(struct rep_step)) ?
-		       &r->steps[r->nsteps++] : NULL;
-}
-
-static void step_part(struct report *r, struct rep_step *s, bool name, const char *text)
-{
-	if (!s || s->n >= REP_STEP_PARTS)
-		return;
-	s->part[s->n].s = strdup(text ? text : "");
-	s->part[s->n].name = name;
-	if (!s->part[s->n].s)
+	*dst = (struct rep_cgroup){ .id = src->id };
+	if ((src->path && !(dst->path = strdup(src->path))) ||
+	    (src->ns && !(dst->ns = strdup(src->ns))) || (src->pod && !(dst->pod = strdup(src->pod))) ||
+	    (src->container && !(dst->container = strdup(src->container)))) {
 		r->oom = true;
-	else
-		s->n++;
-}
-
-static void step_text(struct report *r, struct rep_step *s, const char *fmt, ...) _printf_(3, 4);
-
-static void step_text(struct report *r, struct rep_step *s, const char *fmt, ...)
-{
-	_cleanup_free_ char *t = NULL;
-	va_list ap;
-	int len;
-
-	va_start(ap, fmt);
-	len = vasprintf(&t, fmt, ap);
-	va_end(ap);
-	if (len < 0) {
-		r->oom = true;
-		t = NULL;
-		return;
+		return false;
 	}
-	step_part(r, s, false, t);
-}
-
-static void step_cgroup(struct report *r, struct rep_step *s, const struct rep_cgroup *cg)
-{
-	char buf[64];
-
-	step_part(r, s, true, rep_cgroup_name(cg, buf, sizeof(buf)));
-	if (cg->pod) {
-		step_text(r, s, " (pod ");
-		step_part(r, s, true, cg->ns ? cg->ns : "?");
-		step_text(r, s, "/");
-		step_part(r, s, true, cg->pod);
-		step_text(r, s, ")");
-	}
-}
-
-static void step_node(struct report *r, struct rep_step *s, size_t node)
-{
-	if (!r->multi)
-		return;
-	step_text(r, s, "On ");
-	step_part(r, s, true, r->nodes[node].label);
-	step_text(r, s, ": ");
-}
-
-static const struct rep_root *find_root(const struct report *r, size_t node, int64_t id)
-{
-	for (size_t i = 0; i < r->nroots; i++)
-		if (r->roots[i].node == node && r->roots[i].cg.id == id)
-			return &r->roots[i];
-	return NULL;
+	return true;
 }
 
 /* The cgroup other than the victim that grew the most under a root. */
-static const struct rep_pressure *top_pressure(const struct report *r, size_t node, int64_t root,
-					       int64_t victim)
+const struct rep_pressure *rep_top_pressure(const struct report *r, size_t node, int64_t root,
+					    int64_t victim)
 {
 	const struct rep_pressure *best = NULL;
 
@@ -1152,222 +1095,6 @@ static const struct rep_pressure *top_pressure(const struct report *r, size_t no
 	return best;
 }
 
-static void fmt_bytes(char *buf, size_t len, int64_t b)
-{
-	cli_format_bytes(buf, len, (double)b);
-}
-
-static void steps_for_limit(struct report *r, const struct rep_victim *v)
-{
-	const struct rep_root *root = find_root(r, v->node, v->root.id);
-	const struct rep_pressure *hog = top_pressure(r, v->node, v->root.id, v->victim.id);
-	char a[32], b[32], c[32];
-	struct rep_step *s;
-
-	if (hog) {
-		s = step_new(r);
-		step_node(r, s, v->node);
-		step_text(r, s, "Move ");
-		step_cgroup(r, s, &hog->cg);
-		step_text(r, s, " out of reclaim root ");
-		step_cgroup(r, s, &v->root);
-		fmt_bytes(a, sizeof(a), hog->growth);
-		step_text(r, s, ", or give it a limit of its own: it grew by %s there while the root's "
-				"limit evicted the executable pages of ", a);
-		step_cgroup(r, s, &v->victim);
-		step_text(r, s, ".");
-	}
-	s = step_new(r);
-	step_node(r, s, v->node);
-	if (root && root->have_stat && root->limit_max > 0) {
-		fmt_bytes(a, sizeof(a), root->limit_max);
-		fmt_bytes(b, sizeof(b), root->limit_max + (hog ? hog->growth : v->file_peak > 0 ? v->file_peak : 0));
-		step_text(r, s, "Raise the limit of ");
-		step_cgroup(r, s, &v->root);
-		step_text(r, s, " from %s to at least %s", a, b);
-		if (root->usage_max >= 0) {
-			fmt_bytes(c, sizeof(c), root->usage_max);
-			step_text(r, s, " (usage peaked at %s", c);
-			if (root->failcnt > 0)
-				step_text(r, s, ", limit hit %lld times", (long long)root->failcnt);
-			step_text(r, s, ")");
-		}
-		step_text(r, s, ", or split it so that ");
-	} else {
-		step_text(r, s, "Raise the limit of ");
-		step_cgroup(r, s, &v->root);
-		step_text(r, s, ", or split it so that ");
-	}
-	step_cgroup(r, s, &v->victim);
-	if (hog) {
-		step_text(r, s, " and ");
-		step_cgroup(r, s, &hog->cg);
-		step_text(r, s, " are limited separately.");
-	} else {
-		step_text(r, s, " has a limit of its own.");
-	}
-
-	s = step_new(r);
-	step_node(r, s, v->node);
-	step_text(r, s, "Protect ");
-	step_cgroup(r, s, &v->victim);
-	if (v->file_peak > 0) {
-		fmt_bytes(a, sizeof(a), v->file_peak);
-		step_text(r, s, " with memory.min (or memory.low) of at least %s, its page cache at its "
-				"largest, so reclaim under its root spares its executable pages", a);
-	} else {
-		step_text(r, s, " with memory.min (or memory.low) covering its executable files, so "
-				"reclaim under its root spares them");
-	}
-	if (r->nodes[v->node].cgroup_v1)
-		step_text(r, s, " (cgroup v2; this node runs v1, which has no memory.min: give it a "
-				"limit of its own outside the shared root instead)");
-	step_text(r, s, ".");
-}
-
-static void steps_for_victim(struct report *r, const struct rep_victim *v)
-{
-	const char *cause = v->cause ? v->cause : "other";
-	struct rep_step *s;
-
-	if (v->root.id && (!strcmp(cause, "limit") || !strcmp(cause, "limit_shrink") ||
-			   !strcmp(cause, "high") || !strcmp(cause, "proactive"))) {
-		if (!strcmp(cause, "limit_shrink")) {
-			s = step_new(r);
-			step_node(r, s, v->node);
-			step_text(r, s, "Find who lowered the limit of ");
-			step_cgroup(r, s, &v->root);
-			step_text(r, s, ": shrinking it evicted the executable pages of ");
-			step_cgroup(r, s, &v->victim);
-			step_text(r, s, ".");
-		} else if (!strcmp(cause, "high")) {
-			s = step_new(r);
-			step_node(r, s, v->node);
-			step_text(r, s, "Raise memory.high of ");
-			step_cgroup(r, s, &v->root);
-			step_text(r, s, ": its reclaim took the executable pages of ");
-			step_cgroup(r, s, &v->victim);
-			step_text(r, s, ".");
-		} else if (!strcmp(cause, "proactive")) {
-			s = step_new(r);
-			step_node(r, s, v->node);
-			step_text(r, s, "Make proactive reclaim (memory.reclaim) of ");
-			step_cgroup(r, s, &v->root);
-			step_text(r, s, " gentler or exclude ");
-			step_cgroup(r, s, &v->victim);
-			step_text(r, s, ": it evicts executable pages that come straight back.");
-		}
-		steps_for_limit(r, v);
-		return;
-	}
-	s = step_new(r);
-	step_node(r, s, v->node);
-	if (!strcmp(cause, "kswapd") || !strcmp(cause, "direct")) {
-		step_text(r, s, "The node itself is short of memory (global reclaim, %s): protect ", cause);
-		step_cgroup(r, s, &v->victim);
-		step_text(r, s, " with memory.low, and find the largest consumers of the node.");
-	} else if (!strcmp(cause, "pageout")) {
-		step_text(r, s, "DAMON or MADV_PAGEOUT evicted the executable file ");
-		step_part(r, s, true, v->file ? v->file : "(unnamed file)");
-		step_text(r, s, " of ");
-		step_cgroup(r, s, &v->victim);
-		step_text(r, s, ": exclude it from the pageout scheme or raise the scheme's minimum age.");
-	} else if (!strcmp(cause, "drop_caches")) {
-		step_text(r, s, "Stop the writes to /proc/sys/vm/drop_caches: they evicted the executable "
-				"pages of ");
-		step_cgroup(r, s, &v->victim);
-		step_text(r, s, ".");
-	} else if (!strcmp(cause, "truncate") || !strcmp(cause, "invalidate")) {
-		step_text(r, s, "The executable file ");
-		step_part(r, s, true, v->file ? v->file : "(unnamed file)");
-		step_text(r, s, " of ");
-		step_cgroup(r, s, &v->victim);
-		step_text(r, s, " was %s while in use: find the writer (a deployment replacing it in "
-				"place, fadvise DONTNEED or O_DIRECT).",
-			  !strcmp(cause, "truncate") ? "truncated or replaced" : "invalidated");
-	} else {
-		step_text(r, s, "Look at the evictions of ");
-		step_cgroup(r, s, &v->victim);
-		step_text(r, s, " (cause %s) with cachewatch query on v_evictions.", cause);
-	}
-}
-
-static bool same_problem(const struct rep_victim *a, const struct rep_victim *b)
-{
-	return a->node == b->node && a->victim.id == b->victim.id && a->root.id == b->root.id &&
-	       !strcmp(a->cause ? a->cause : "", b->cause ? b->cause : "");
-}
-
-static void derive_steps(struct report *r)
-{
-	size_t done = 0;
-
-	/* One set of steps per (victim, root, cause), worst first; small losses are noise. */
-	for (size_t i = 0; i < r->nvictims && done < 3; i++) {
-		const struct rep_victim *v = &r->victims[i];
-		bool seen = false;
-
-		if (v->refaulted < 256)
-			continue;
-		for (size_t j = 0; j < i; j++)
-			seen = seen || (same_problem(&r->victims[j], v) && r->victims[j].refaulted >= 256);
-		if (seen)
-			continue;
-		steps_for_victim(r, v);
-		done++;
-	}
-	for (size_t i = 0; i < r->nnodes; i++) {
-		const struct rep_node *n = &r->nodes[i];
-		struct rep_step *s;
-
-		if (n->lost[LOST_EVICT] || n->lost[LOST_ADD] || n->lost[LOST_REFAULT] ||
-		    n->lost[LOST_EXEC] || n->lost[LOST_USER] || n->lost[LOST_RINGBUF]) {
-			s = step_new(r);
-			step_node(r, s, i);
-			step_text(r, s, "cachewatchd lost %lld events: raise its map sizes (--evict-entries, "
-					"--add-entries, --refault-entries, --exec-entries) or --max-cgroups / "
-					"--max-files; the figures above are lower bounds.",
-				  (long long)rep_lost_total(n));
-		}
-		/* A few forgotten evictions among many refaults change nothing. */
-		if (n->shadow_displaced > 0 && n->shadow_displaced * 100 > n->refaulted) {
-			s = step_new(r);
-			step_node(r, s, i);
-			step_text(r, s, "%lld evictions were forgotten before their page came back: raise "
-					"cachewatchd --shadow-entries so that refaults are not undercounted.",
-				  (long long)n->shadow_displaced);
-		}
-	}
-	for (size_t i = 0; i < r->nchecks; i++) {
-		const struct rep_check *c = &r->checks[i];
-		struct rep_step *s;
-		int64_t d = c->cachewatch - c->kernel;
-
-		/* Small counts differ by chance (shadow slots, interval edges): 100 MiB at least. */
-		if (!c->known || c->kernel < 25600 || (d < 0 ? -d : d) * 10 <= c->kernel)
-			continue;
-		s = step_new(r);
-		step_node(r, s, c->node);
-		step_text(r, s, "Refaults under ");
-		step_cgroup(r, s, &c->cg);
-		step_text(r, s, " differ from the kernel's count by more than 10%%: check lost events, "
-				"--refault-sample and --shadow-entries before trusting the refault figures.");
-		break;
-	}
-}
-
-static bool cgroup_copy(struct report *r, struct rep_cgroup *dst, const struct rep_cgroup *src)
-{
-	*dst = (struct rep_cgroup){ .id = src->id };
-	if ((src->path && !(dst->path = strdup(src->path))) ||
-	    (src->ns && !(dst->ns = strdup(src->ns))) || (src->pod && !(dst->pod = strdup(src->pod))) ||
-	    (src->container && !(dst->container = strdup(src->container)))) {
-		r->oom = true;
-		return false;
-	}
-	return true;
-}
-
 /* Name each victim's pressure: what grew the most under its reclaim root. */
 static void victims_pressure(struct report *r)
 {
@@ -1377,7 +1104,7 @@ static void victims_pressure(struct report *r)
 
 		if (!v->root.id)
 			continue;
-		p = top_pressure(r, v->node, v->root.id, v->victim.id);
+		p = rep_top_pressure(r, v->node, v->root.id, v->victim.id);
 		if (p && cgroup_copy(r, &v->pressure, &p->cg))
 			v->pressure_growth = p->growth;
 	}
@@ -1420,7 +1147,7 @@ int report_gather(struct report *r)
 	victims_pressure(r);
 	if (!gather_timeline(r))
 		goto fail;
-	derive_steps(r);
+	report_steps(r);
 	if (r->oom)
 		goto fail;
 	return CLI_OK;

@@ -166,6 +166,18 @@ struct report {
 int report_gather(struct report *r);
 void report_free(struct report *r);
 
+/* report-steps.c: add the next steps of the gathered facts to r->steps (r->oom on failure). */
+void report_steps(struct report *r);
+
+/*
+ * Shared by report-data.c and report-steps.c.  rep_grow: a zeroed element
+ * at index n of *arr (the caller counts it); NULL and r->oom when out of memory.
+ */
+void *rep_grow(struct report *r, void **arr, size_t *cap, size_t n, size_t elem);
+/* The cgroup other than the victim that grew the most under a root; NULL if none grew. */
+const struct rep_pressure *rep_top_pressure(const struct report *r, size_t node, int64_t root,
+					    int64_t victim);
+
 /* Shared by the renderers. */
 const char *rep_cgroup_name(const struct rep_cgroup *cg, char *buf, size_t len);
 bool rep_cgroup_has_k8s(const struct rep_cgroup *cg);
