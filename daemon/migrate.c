@@ -203,13 +203,19 @@ int db_open_writer(const char *path, sqlite3 **ret, bool *ret_created, char *err
 	if (version == 0 &&
 	    (r = exec_sql(db, "PRAGMA auto_vacuum = INCREMENTAL", err, errlen, path)) < 0)
 		goto fail;
-	/* journal_size_limit: a reader holding a snapshot stops checkpoints
-	 * from restarting the WAL, which then grows; once it has gone, the
-	 * first restart truncates the file back to 4 MiB (about what 1000
-	 * pages, the automatic checkpoint's threshold, take) instead of
-	 * keeping its peak size for good. */
+	/*
+	 * The WAL is checkpointed every 256 pages (1 MiB) rather than 1000:
+	 * it holds many copies of the same pages, and on a filesystem with
+	 * less room than SQLite's default 4 MiB cycle it would fill the disk
+	 * before its first checkpoint, which then has no room to copy into
+	 * the file: no write would succeed again.  journal_size_limit: a
+	 * reader holding a snapshot keeps the WAL from restarting and it
+	 * grows; once the reader has gone, the next restart truncates the
+	 * file back to 2 MiB instead of keeping its peak size for good.
+	 */
 	r = exec_sql(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; "
-			 "PRAGMA journal_size_limit = 4194304;", err, errlen, path);
+			 "PRAGMA wal_autocheckpoint = 256; PRAGMA journal_size_limit = 2097152;",
+		     err, errlen, path);
 	if (r < 0)
 		goto fail;
 	r = db_migrate(db, err, errlen);
