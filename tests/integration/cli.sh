@@ -10,8 +10,9 @@ require_root
 CACHEWATCH=${CACHEWATCH:-$builddir/cachewatch}
 
 # Untrusted names: every character here means something to a shell, HTML
-# or Markdown, and the file name carries a terminal escape sequence.
-WEIRD_FILE_BASE=$'lib<b>x<script>&amp;"q\'$(id)`;|*_[1](u)\e[31m.so'
+# or Markdown, and the file name carries a terminal escape sequence and a
+# newline.
+WEIRD_FILE_BASE=$'lib<b>x<script>&amp;"q\'$(id)`;|*_[1](u)\e[31m\nline2.so'
 HOG_NAME=$'hog<i>&"\'$x;|'
 EXEC_NAME=$TEST_TMP/$WEIRD_FILE_BASE
 
