@@ -555,21 +555,14 @@ int BPF_PROG(cw_cgroup_rmdir, struct cgroup *cgrp, const char *path)
 	return cgroup_event(cgrp, path, CW_EVENT_CGROUP_RMDIR);
 }
 
-/* Scratch space for one iterator record (too big for the stack). */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct cw_exec_vma);
-} exec_vma_scratch SEC(".maps");
-
 /*
  * Exec-inode seeding: run by the daemon at start-up and every interval over
  * every task's VMAs.  Files already in the set are refreshed (an LRU lookup
  * marks them used); a file seen for the first time is added and reported
- * with one process mapping it, for its paths.  For overlayfs the VMA's
- * file is the backing file, so the inode is the one whose pages the
- * tracepoints see.
+ * with one process mapping it, whose /proc/PID/maps names it.  For overlayfs
+ * the VMA's file is the backing file, so the inode is the one whose pages
+ * the tracepoints see.  No bpf_d_path() here: kernels that treat vm_file as
+ * untrusted refuse it, and the process is read within milliseconds anyway.
  */
 SEC("iter/task_vma")
 int cw_seed_exec_inodes(struct bpf_iter__task_vma *ctx)
@@ -577,16 +570,13 @@ int cw_seed_exec_inodes(struct bpf_iter__task_vma *ctx)
 	struct vm_area_struct *vma = ctx->vma;
 	struct task_struct *task = ctx->task;
 	struct cw_inode_key k = {};
-	struct cw_exec_vma *rec;
+	struct cw_exec_vma rec = {};
 	struct inode *inode;
-	struct file *file;
-	__u32 zero = 0;
 	__u64 now;
 
 	if (!vma || !task || !(vma->vm_flags & VM_EXEC) || !vma->vm_file)
 		return 0;
-	file = vma->vm_file;
-	inode = file->f_inode;
+	inode = vma->vm_file->f_inode;
 	k.ino = inode->i_ino;
 	k.dev = inode->i_sb->s_dev;
 	k.gen = inode->i_generation;
@@ -596,16 +586,12 @@ int cw_seed_exec_inodes(struct bpf_iter__task_vma *ctx)
 	if (bpf_map_update_elem(&exec_inodes, &k, &now, BPF_ANY))
 		count_lost(CW_LOST_EXEC_SET);
 	bloom_set(CW_BLOOM_EXEC, file_hash(k.ino, k.dev, k.gen));
-	rec = bpf_map_lookup_elem(&exec_vma_scratch, &zero);
-	if (!rec)
-		return 0;
-	rec->ino = k.ino;
-	rec->dev = k.dev;
-	rec->gen = k.gen;
-	rec->start = vma->vm_start;
-	rec->memcg = task_memcg_id(task);
-	rec->tgid = task->tgid;
-	rec->path_len = bpf_d_path((struct path *)&file->f_path, rec->path, sizeof(rec->path));
-	bpf_seq_write(ctx->meta->seq, rec, sizeof(*rec));
+	rec.ino = k.ino;
+	rec.dev = k.dev;
+	rec.gen = k.gen;
+	rec.start = vma->vm_start;
+	rec.memcg = task_memcg_id(task);
+	rec.tgid = task->tgid;
+	bpf_seq_write(ctx->meta->seq, &rec, sizeof(rec));
 	return 0;
 }

@@ -184,11 +184,9 @@ struct cw_cgroup_event {
 
 /*
  * Record written by the iter/task_vma program for each executable file it
- * sees for the first time: the file, one process mapping it (to read the
- * path that process sees from /proc/PID/maps) and bpf_d_path() of the
- * mapping, from the daemon's root.
+ * sees for the first time: the file and one process mapping it (to read the
+ * path that process sees from /proc/PID/maps).
  */
-#define CW_PATH_MAX 256
 
 struct cw_exec_vma {
 	__u64 ino;
@@ -197,8 +195,7 @@ struct cw_exec_vma {
 	__u64 start; /* vm_start of the mapping */
 	__u64 memcg; /* the mapping task's memory cgroup */
 	__u32 tgid;
-	__s32 path_len; /* bpf_d_path(): length with the NUL, or -errno */
-	char path[CW_PATH_MAX];
+	__u32 pad;
 };
 
 /*

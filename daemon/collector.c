@@ -20,7 +20,7 @@ _Static_assert(sizeof(struct cw_refault_key) == 56, "cw_refault_key ABI");
 _Static_assert(sizeof(struct cw_refault_val) == 16 + 4 * CW_HIST_BUCKETS, "cw_refault_val ABI");
 _Static_assert(sizeof(struct cw_shadow) == 32, "cw_shadow ABI");
 _Static_assert(sizeof(struct cw_shadow_set) == 64, "cw_shadow_set ABI: one cache line");
-_Static_assert(sizeof(struct cw_exec_vma) == 40 + CW_PATH_MAX, "cw_exec_vma ABI");
+_Static_assert(sizeof(struct cw_exec_vma) == 40, "cw_exec_vma ABI");
 _Static_assert(sizeof(struct cw_cgroup_event) == 24 + CW_CGROUP_PATH_MAX, "cw_cgroup_event ABI");
 
 #define ROUND8(n) (((n) + 7) & ~(size_t)7)

@@ -35,7 +35,6 @@ int exec_iter_read(int fd, exec_vma_fn fn, void *ctx)
 			break;
 		have += (size_t)n;
 		if (have == sizeof(rec)) {
-			rec.path[sizeof(rec.path) - 1] = 0;
 			fn(ctx, &rec);
 			count++;
 			have = 0;

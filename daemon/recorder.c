@@ -182,12 +182,10 @@ static void on_exec_vma(void *ctx, const struct cw_exec_vma *rec)
 	bool deleted, other_ns;
 	char *path = NULL;
 
+	/* A process gone since the iterator saw it leaves the other namers to try. */
 	if (proc_mapping_path("/proc", rec->tgid, rec->start, &path, &deleted, &other_ns) == 0) {
 		filecache_learn_mapping(&r->files, &k, path, !other_ns, r->event_now);
 		free(path);
-	} else if (rec->path_len > 1) {
-		/* The process is gone: bpf_d_path from our root is what is left. */
-		filecache_learn_mapping(&r->files, &k, rec->path, true, r->event_now);
 	}
 }
 
