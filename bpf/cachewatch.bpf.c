@@ -25,6 +25,8 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 const volatile __u32 memcg_hierarchy_id = 0;
 /* log2 of the kernel's page size, set by the loader (folio->index counts pages). */
 const volatile __u32 page_shift = 12;
+/* Set only by the degraded-load test: makes the verifier refuse the iterator. */
+const volatile bool iter_refused_for_test = false;
 
 /* Interval sequence number; bit 0 selects the active aggregate maps. */
 __u32 interval_seq = 0;
@@ -574,6 +576,8 @@ int cw_seed_exec_inodes(struct bpf_iter__task_vma *ctx)
 	struct inode *inode;
 	__u64 now;
 
+	if (iter_refused_for_test)
+		return 2; /* iterators must return 0 or 1: the verifier says no */
 	if (!vma || !task || !(vma->vm_flags & VM_EXEC) || !vma->vm_file)
 		return 0;
 	inode = vma->vm_file->f_inode;

@@ -7,6 +7,7 @@
  * the log can say exactly which hooks are live.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -91,13 +92,132 @@ static void append(char *buf, size_t size, const char *s)
 	snprintf(buf + n, size - n, "%s%s", n ? "," : "", s);
 }
 
-int loader_open(struct loader **ret, const struct loader_opts *o, char *err, size_t errlen)
+/*
+ * The program the verifier refused in the load under way, from libbpf's
+ * message "prog 'NAME': BPF program load failed: ..." (libbpf gives no other
+ * way to tell which one it was).  Messages still go to the daemon's log.
+ */
+static libbpf_print_fn_t outer_print;
+static char refused_prog[64];
+
+static int watch_refusals(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	char msg[256], name[64];
+	va_list copy;
+
+	va_copy(copy, ap);
+	vsnprintf(msg, sizeof(msg), fmt, copy);
+	va_end(copy);
+	/* sscanf counts conversions only: the text after the name is checked apart. */
+	if (!refused_prog[0] && strstr(msg, "': BPF program load failed") &&
+	    sscanf(msg, "libbpf: prog '%63[^']'", name) == 1)
+		snprintf(refused_prog, sizeof(refused_prog), "%s", name);
+	/* A verifier log is tens of lines: shown with --verbose only. */
+	if (strstr(msg, "-- BEGIN PROG LOAD LOG --"))
+		level = LIBBPF_INFO;
+	return outer_print ? outer_print(level, fmt, ap) : 0;
+}
+
+static const struct hook *hook_of(struct cachewatch_bpf *s, const char *prog_name)
+{
+	for (size_t i = 0; i < sizeof(hooks) / sizeof(hooks[0]); i++) {
+		struct bpf_program *p = *(struct bpf_program **)((char *)s + hooks[i].prog_off);
+
+		if (strcmp(bpf_program__name(p), prog_name) == 0)
+			return &hooks[i];
+	}
+	return NULL;
+}
+
+/* Open the object, size it for o, and load it without the hooks in skip. */
+static int load_object(struct loader *l, const struct loader_opts *o, const bool *skip)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, open_opts);
 	struct cachewatch_bpf *s;
 	struct bpf_program *p;
-	struct loader *l;
 	__u32 shadow;
+	int r;
+
+	if (strcmp(o->btf_path, "/sys/kernel/btf/vmlinux") != 0)
+		open_opts.btf_custom_path = o->btf_path;
+	s = cachewatch_bpf__open_opts(&open_opts);
+	if (!s)
+		return -errno;
+	l->skel = s;
+	s->rodata->reclaim_ctx = l->brackets ? CW_RECLAIM_BRACKETS : CW_RECLAIM_SCAN_CONTROL;
+	s->rodata->memcg_hierarchy_id = o->memcg_hierarchy_id;
+	s->rodata->page_shift = __builtin_ctz((unsigned)sysconf(_SC_PAGESIZE));
+	/* Fault injection for the degraded-load test: the verifier refuses the iterator. */
+	s->rodata->iter_refused_for_test = getenv("CACHEWATCH_TEST_REFUSE_ITER") != NULL;
+	/* The shadow table is indexed by a hash mask: a power of two of sets. */
+	shadow = 512;
+	while (shadow * CW_SHADOW_WAYS < o->shadow_entries)
+		shadow <<= 1;
+	bpf_map__set_max_entries(s->maps.shadow, shadow);
+	s->rodata->shadow_mask = shadow - 1;
+	s->rodata->sample_shift = __builtin_ctz(o->refault_sample ? o->refault_sample : 1);
+	bpf_map__set_max_entries(s->maps.evict_0, o->evict_entries);
+	bpf_map__set_max_entries(s->maps.evict_1, o->evict_entries);
+	bpf_map__set_max_entries(s->maps.add_0, o->add_entries);
+	bpf_map__set_max_entries(s->maps.add_1, o->add_entries);
+	bpf_map__set_max_entries(s->maps.refault_0, o->refault_entries);
+	bpf_map__set_max_entries(s->maps.refault_1, o->refault_entries);
+	bpf_map__set_max_entries(s->maps.exec_inodes, o->exec_entries);
+	bpf_object__for_each_program(p, s->obj)
+		if (is_bracket_prog(p))
+			bpf_program__set_autoload(p, l->brackets);
+	for (size_t i = 0; i < sizeof(hooks) / sizeof(hooks[0]); i++)
+		if (skip[i])
+			bpf_program__set_autoload(
+				*(struct bpf_program **)((char *)s + hooks[i].prog_off), false);
+
+	refused_prog[0] = 0;
+	outer_print = libbpf_set_print(watch_refusals);
+	r = cachewatch_bpf__load(s);
+	libbpf_set_print(outer_print);
+	return r;
+}
+
+/*
+ * Load, and when the verifier refuses an optional hook's program (a kernel
+ * newer or stricter than the ones tested), load again without it: the
+ * page-cache hooks are what matters.
+ */
+static int load_degrading(struct loader *l, const struct loader_opts *o, char *err, size_t errlen)
+{
+	bool skip[sizeof(hooks) / sizeof(hooks[0])] = { false };
+	int r;
+
+	for (;;) {
+		const struct hook *h;
+		char why[160];
+
+		r = load_object(l, o, skip);
+		if (r == 0)
+			return 0;
+		if (!l->skel) {
+			snprintf(err, errlen, "cannot open the BPF object: %s", strerror(-r));
+			return r;
+		}
+		h = refused_prog[0] ? hook_of(l->skel, refused_prog) : NULL;
+		cachewatch_bpf__destroy(l->skel);
+		l->skel = NULL;
+		if (!h || h->required || skip[h - hooks]) {
+			snprintf(err, errlen, "cannot load the BPF programs: %s%s%s (see the "
+				 "verifier log above with --verbose)", strerror(-r),
+				 refused_prog[0] ? "; the kernel refused " : "", refused_prog);
+			return r;
+		}
+		skip[h - hooks] = true;
+		snprintf(why, sizeof(why), "%s (refused by the kernel's verifier)", h->name);
+		append(l->missing, sizeof(l->missing), why);
+	}
+}
+
+int loader_open(struct loader **ret, const struct loader_opts *o, char *err, size_t errlen)
+{
+	struct cachewatch_bpf *s;
+	struct loader *l;
 	bool has_sc;
 	int r;
 
@@ -129,45 +249,12 @@ int loader_open(struct loader **ret, const struct loader_opts *o, char *err, siz
 		free(l);
 		return -EIO;
 	}
-
-	if (strcmp(o->btf_path, "/sys/kernel/btf/vmlinux") != 0)
-		open_opts.btf_custom_path = o->btf_path;
-	s = cachewatch_bpf__open_opts(&open_opts);
-	if (!s) {
-		r = -errno;
-		snprintf(err, errlen, "cannot open the BPF object: %s", strerror(-r));
+	r = load_degrading(l, o, err, errlen);
+	if (r < 0) {
 		free(l);
 		return r;
 	}
-	l->skel = s;
-	s->rodata->reclaim_ctx = l->brackets ? CW_RECLAIM_BRACKETS : CW_RECLAIM_SCAN_CONTROL;
-	s->rodata->memcg_hierarchy_id = o->memcg_hierarchy_id;
-	s->rodata->page_shift = __builtin_ctz((unsigned)sysconf(_SC_PAGESIZE));
-	/* The shadow table is indexed by a hash mask: a power of two of sets. */
-	shadow = 512;
-	while (shadow * CW_SHADOW_WAYS < o->shadow_entries)
-		shadow <<= 1;
-	bpf_map__set_max_entries(s->maps.shadow, shadow);
-	s->rodata->shadow_mask = shadow - 1;
-	s->rodata->sample_shift = __builtin_ctz(o->refault_sample ? o->refault_sample : 1);
-	bpf_map__set_max_entries(s->maps.evict_0, o->evict_entries);
-	bpf_map__set_max_entries(s->maps.evict_1, o->evict_entries);
-	bpf_map__set_max_entries(s->maps.add_0, o->add_entries);
-	bpf_map__set_max_entries(s->maps.add_1, o->add_entries);
-	bpf_map__set_max_entries(s->maps.refault_0, o->refault_entries);
-	bpf_map__set_max_entries(s->maps.refault_1, o->refault_entries);
-	bpf_map__set_max_entries(s->maps.exec_inodes, o->exec_entries);
-	bpf_object__for_each_program(p, s->obj)
-		if (is_bracket_prog(p))
-			bpf_program__set_autoload(p, l->brackets);
-
-	r = cachewatch_bpf__load(s);
-	if (r < 0) {
-		snprintf(err, errlen, "cannot load the BPF programs: %s (see the verifier log "
-			 "above with --verbose)", strerror(-r));
-		loader_free(l);
-		return r;
-	}
+	s = l->skel;
 
 	for (size_t i = 0; i < sizeof(hooks) / sizeof(hooks[0]); i++) {
 		const struct hook *h = &hooks[i];

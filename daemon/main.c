@@ -36,18 +36,17 @@
 
 #define EXIT_USAGE 2
 
+/* libbpf's messages, line by line: a verifier log is one message of many lines. */
 static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-	char buf[1024];
-	size_t n;
+	int priority = level == LIBBPF_WARN ? LOG_WARNING : LOG_DEBUG;
+	char *buf = NULL, *line, *save = NULL;
 
-	if (level == LIBBPF_DEBUG)
+	if (level == LIBBPF_DEBUG || vasprintf(&buf, fmt, ap) < 0)
 		return 0;
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	n = strlen(buf);
-	while (n && buf[n - 1] == '\n')
-		buf[--n] = 0;
-	log_msg(level == LIBBPF_WARN ? LOG_WARNING : LOG_DEBUG, "libbpf: %s", buf);
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		log_msg(priority, "libbpf: %s", line);
+	free(buf);
 	return 0;
 }
 
