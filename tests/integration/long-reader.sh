@@ -57,15 +57,17 @@ w0=$(wal_size)
 status_ok=0 samples=0
 while [ $((SECONDS - t0)) -lt 20 ] || { [ "$(wal_size)" -le $((BOUND + (256 << 10))) ] && [ $((SECONDS - t0)) -lt 120 ]; }; do
 	sleep 2
-	# cachewatch status: "database PATH (SIZE, WAL SIZE)" against stat.
+	# cachewatch status: "database PATH (SIZE, WAL SIZE)" against stat
+	# just before and just after it (the daemon writes every second).
+	wa=$(wal_size)
 	line=$("$builddir/cachewatch" status --db "$DB" 2> /dev/null | grep '^database')
-	w=$(wal_size)
+	wb=$(wal_size)
 	shown=$(sed -n 's/.*, WAL \([0-9.]*\) \([KMG]i\)\{0,1\}B)$/\1 \2/p' <<< "$line")
-	if awk -v s="$shown" -v w="$w" 'BEGIN { split(s, a, " "); m = a[2] == "Ki" ? 1024 : a[2] == "Mi" ? 1048576 : a[2] == "Gi" ? 1073741824 : 1;
-		d = a[1] * m - w; if (d < 0) d = -d; exit !(w > 0 && d <= 0.02 * w + 1024) }'; then
+	if awk -v s="$shown" -v lo="$wa" -v hi="$wb" 'BEGIN { split(s, a, " "); m = a[2] == "Ki" ? 1024 : a[2] == "Mi" ? 1048576 : a[2] == "Gi" ? 1073741824 : 1;
+		v = a[1] * m; exit !(lo > 0 && v >= 0.98 * lo - 1024 && v <= 1.02 * hi + 1024) }'; then
 		status_ok=$((status_ok + 1))
 	else
-		say "status says '$line', the WAL is $w bytes"
+		say "status says '$line', the WAL was $wa bytes before and $wb after"
 	fi
 	samples=$((samples + 1))
 done
