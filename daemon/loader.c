@@ -80,6 +80,11 @@ static bool btf_has_members(const char *path, const char *name, const char *cons
 	return found;
 }
 
+static struct bpf_program *hook_prog(struct cachewatch_bpf *s, const struct hook *h)
+{
+	return *(struct bpf_program **)((char *)s + h->prog_off);
+}
+
 static bool is_bracket_prog(const struct bpf_program *p)
 {
 	return strstr(bpf_program__section_name(p), "_reclaim_") != NULL;
@@ -95,7 +100,9 @@ static void append(char *buf, size_t size, const char *s)
 /*
  * The program the verifier refused in the load under way, from libbpf's
  * message "prog 'NAME': BPF program load failed: ..." (libbpf gives no other
- * way to tell which one it was).  Messages still go to the daemon's log.
+ * way to tell which one it was).  From that message on, libbpf's messages of
+ * this load (the verifier log, "failed to load object" ...) are shown with
+ * --verbose only: the loader's own line names the program.
  */
 static libbpf_print_fn_t outer_print;
 static char refused_prog[64];
@@ -112,8 +119,7 @@ static int watch_refusals(enum libbpf_print_level level, const char *fmt, va_lis
 	if (!refused_prog[0] && strstr(msg, "': BPF program load failed") &&
 	    sscanf(msg, "libbpf: prog '%63[^']'", name) == 1)
 		snprintf(refused_prog, sizeof(refused_prog), "%s", name);
-	/* A verifier log is tens of lines: shown with --verbose only. */
-	if (strstr(msg, "-- BEGIN PROG LOAD LOG --"))
+	if (refused_prog[0])
 		level = LIBBPF_INFO;
 	return outer_print ? outer_print(level, fmt, ap) : 0;
 }
@@ -121,9 +127,7 @@ static int watch_refusals(enum libbpf_print_level level, const char *fmt, va_lis
 static const struct hook *hook_of(struct cachewatch_bpf *s, const char *prog_name)
 {
 	for (size_t i = 0; i < sizeof(hooks) / sizeof(hooks[0]); i++) {
-		struct bpf_program *p = *(struct bpf_program **)((char *)s + hooks[i].prog_off);
-
-		if (strcmp(bpf_program__name(p), prog_name) == 0)
+		if (strcmp(bpf_program__name(hook_prog(s, &hooks[i])), prog_name) == 0)
 			return &hooks[i];
 	}
 	return NULL;
@@ -168,8 +172,7 @@ static int load_object(struct loader *l, const struct loader_opts *o, const bool
 			bpf_program__set_autoload(p, l->brackets);
 	for (size_t i = 0; i < sizeof(hooks) / sizeof(hooks[0]); i++)
 		if (skip[i])
-			bpf_program__set_autoload(
-				*(struct bpf_program **)((char *)s + hooks[i].prog_off), false);
+			bpf_program__set_autoload(hook_prog(s, &hooks[i]), false);
 
 	refused_prog[0] = 0;
 	outer_print = libbpf_set_print(watch_refusals);
@@ -203,9 +206,10 @@ static int load_degrading(struct loader *l, const struct loader_opts *o, char *e
 		cachewatch_bpf__destroy(l->skel);
 		l->skel = NULL;
 		if (!h || h->required || skip[h - hooks]) {
-			snprintf(err, errlen, "cannot load the BPF programs: %s%s%s (see the "
-				 "verifier log above with --verbose)", strerror(-r),
-				 refused_prog[0] ? "; the kernel refused " : "", refused_prog);
+			snprintf(err, errlen, "cannot load the BPF programs: %s%s%s (--verbose "
+				 "shows libbpf's messages and the verifier's log)", strerror(-r),
+				 refused_prog[0] ? "; the kernel's verifier refused " : "",
+				 refused_prog);
 			return r;
 		}
 		skip[h - hooks] = true;
@@ -258,7 +262,7 @@ int loader_open(struct loader **ret, const struct loader_opts *o, char *err, siz
 
 	for (size_t i = 0; i < sizeof(hooks) / sizeof(hooks[0]); i++) {
 		const struct hook *h = &hooks[i];
-		struct bpf_program *prog = *(struct bpf_program **)((char *)s + h->prog_off);
+		struct bpf_program *prog = hook_prog(s, h);
 		struct bpf_link *link;
 		char why[160];
 
